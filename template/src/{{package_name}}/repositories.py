@@ -24,13 +24,14 @@ class UserRepository:
 
     async def save(self, user: User) -> User:
         """Insert or update `user` and commit; a taken email raises ConflictError."""
+        email = user.email  # rollback() expires `user`; reading it afterwards would need I/O
         self.session.add(user)
         try:
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
             if getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
-                raise ConflictError(f"A user with email {user.email!r} already exists") from exc
+                raise ConflictError(f"A user with email {email!r} already exists") from exc
             raise
         return user
 
