@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import render, snapshot_template, sync
+from tests.variants import GATED
 
 
 @pytest.fixture(scope="session")
@@ -13,9 +14,24 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def default_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The template rendered with default answers, its environment installed."""
-    return sync(render(template, tmp_path_factory.mktemp("default") / "my-service"))
+def gated_projects(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """Render and install each gated variant once, on first use."""
+    projects: dict[str, Path] = {}
+
+    def get(variant: str) -> Path:
+        if variant not in projects:
+            destination = tmp_path_factory.mktemp(variant) / "my-service"
+            projects[variant] = sync(render(template, destination, **GATED[variant]))
+        return projects[variant]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def default_project(gated_projects: Callable[[str], Path]) -> Path:
+    return gated_projects("default")
 
 
 @pytest.fixture

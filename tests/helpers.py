@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import copier
 
@@ -29,9 +30,17 @@ def render(template: Path, destination: Path, **answers: Any) -> Path:
     return destination
 
 
-def project_env(**overrides: str) -> dict[str, str]:
+def project_env(database: str = "meta_test", **overrides: str) -> dict[str, str]:
+    """The environment for a generated project's commands.
+
+    `database` names the project's test databases on the server of TEST_DATABASE_URL, so that
+    projects tested side by side never share one.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
-    env.update(UV_PYTHON_DOWNLOADS="never", PYTHONDONTWRITEBYTECODE="1", **overrides)
+    env.update(UV_PYTHON_DOWNLOADS="never", PYTHONDONTWRITEBYTECODE="1")
+    if url := env.get("TEST_DATABASE_URL"):
+        env["TEST_DATABASE_URL"] = urlsplit(url)._replace(path=f"/{database}").geturl()
+    env.update(overrides)
     return env
 
 

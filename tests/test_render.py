@@ -1,49 +1,111 @@
-"""The rendered files are clean: no template syntax left, every file parses, stable output."""
+"""Every variant of the matrix renders cleanly: the right files, no template syntax left, every
+file parses, formatted and lint-free code, valid CI and compose files, stable output."""
 
 import ast
 import filecmp
+import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from tests.helpers import render
+from tests.variants import MATRIX
+
+SKIPPED_DIRECTORIES = {
+    ".venv",
+    ".git",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "__pycache__",
+}
+# GitHub Actions' own expression syntax, which the workflow files must keep.
+GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+SCHEMAS = {
+    ".github/workflows/ci.yml": "vendor.github-workflows",
+    ".gitlab-ci.yml": "vendor.gitlab-ci",
+    "compose.yaml": "vendor.compose-spec",
+}
 
 
 def rendered_files(project: Path) -> list[Path]:
-    skipped = {".venv", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"}
     return [
         path
         for path in sorted(project.rglob("*"))
-        if path.is_file() and not skipped & set(path.relative_to(project).parts)
+        if path.is_file() and not SKIPPED_DIRECTORIES & set(path.relative_to(project).parts)
     ]
 
 
-def test_no_template_syntax_is_left(template: Path, tmp_path: Path) -> None:
-    project = render(template, tmp_path / "out")
+def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
+    """Files that exist in some variants only, and whether they belong in this one."""
+    package = f"src/{answers['package_name']}"
+    jwt = answers["auth"] == "jwt"
+    domain = answers["example_domain"]
+    return {
+        "Dockerfile": answers["docker"],
+        ".dockerignore": answers["docker"],
+        "compose.yaml": answers["docker"],
+        ".github/workflows/ci.yml": answers["ci"] == "github",
+        ".gitlab-ci.yml": answers["ci"] == "gitlab",
+        f"{package}/security.py": jwt,
+        f"{package}/api/auth.py": jwt,
+        "tests/fixtures/auth.py": jwt,
+        "tests/integration/test_auth.py": jwt,
+        f"{package}/api/posts.py": domain,
+        "tests/integration/test_posts_api.py": domain,
+        "tests/unit/test_post_service.py": domain,
+    }
 
+
+def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "ruff", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("answers", MATRIX.values(), ids=MATRIX.keys())
+def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[str, Any]) -> None:
+    project = render(template, tmp_path / "my-service", **answers)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+    for name, expected in expected_files(recorded).items():
+        assert (project / name).is_file() == expected, f"{name} present: {not expected}"
     for path in rendered_files(project):
         text = path.read_text()
         assert not path.name.endswith(".jinja"), path
         for marker in ("{{", "{%", "{#"):
-            assert marker not in text, f"{marker} left in {path}"
-
-
-def test_every_file_parses(template: Path, tmp_path: Path) -> None:
-    project = render(template, tmp_path / "out")
-
-    for path in rendered_files(project):
+            assert marker not in GITHUB_EXPRESSION.sub("", text), f"{marker} left in {path}"
         if path.suffix == ".py":
-            ast.parse(path.read_text(), filename=str(path))
+            ast.parse(text, filename=str(path))
         elif path.suffix == ".toml":
-            tomllib.loads(path.read_text())
+            tomllib.loads(text)
         elif path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load(path.read_text())
+            yaml.safe_load(text)
+
+    for command in (["format", "--check", "."], ["check", "."]):
+        result = ruff(*command, cwd=project)
+        assert result.returncode == 0, result.stdout + result.stderr
+    for name, schema in SCHEMAS.items():
+        if (project / name).is_file():
+            command = ["check-jsonschema", "--builtin-schema", schema, name]
+            result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+            assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
 
 
-def test_rendering_is_deterministic(template: Path, tmp_path: Path) -> None:
-    first = render(template, tmp_path / "first")
-    second = render(template, tmp_path / "second")
+@pytest.mark.parametrize(
+    "answers",
+    [MATRIX["jwt-domain-docker-github"], MATRIX["none-skeleton-nodocker-none"]],
+    ids=["everything", "nothing"],
+)
+def test_rendering_is_deterministic(
+    template: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    first = render(template, tmp_path / "first", **answers)
+    second = render(template, tmp_path / "second", **answers)
 
     names = [path.relative_to(first) for path in rendered_files(first)]
     assert names == [path.relative_to(second) for path in rendered_files(second)]

@@ -29,8 +29,9 @@ def docker_engine_answers() -> bool:
     return probe.returncode == 0
 
 
+HAS_DOCKER = docker_engine_answers()
 needs_no_docker = pytest.mark.skipif(
-    docker_engine_answers(), reason="a Docker engine answers: the container path comes first"
+    HAS_DOCKER, reason="a Docker engine answers: the container path comes first"
 )
 
 
@@ -148,3 +149,13 @@ def processes_of(user: str, wait: float) -> list[str]:
         if not found.stdout.strip() or time.monotonic() > deadline:
             return found.stdout.splitlines()
         time.sleep(0.2)
+
+
+@pytest.mark.skipif(not HAS_DOCKER, reason="no Docker engine on this machine")
+def test_a_throwaway_container_runs_the_whole_suite(default_project: Path) -> None:
+    command = ["uv", "run", "--no-sync", "pytest", "-q", "-n", "2"]
+
+    result = run(command, default_project, env_without_database_url())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout

@@ -7,6 +7,9 @@ from ..database import SessionDep
 
 router = APIRouter(tags=["health"])
 
+# What an unreachable or failing database raises: driver errors, and refused connections.
+DATABASE_ERRORS = (DBAPIError, OSError)
+
 
 @router.get("/health")
 async def health() -> dict[str, str]:
@@ -19,6 +22,6 @@ async def ready(session: SessionDep) -> JSONResponse:
     """Readiness: the database answers."""
     try:
         await session.execute(text("SELECT 1"))
-    except (DBAPIError, OSError):
+    except DATABASE_ERRORS:
         return JSONResponse(status_code=503, content={"status": "unavailable"})
     return JSONResponse(content={"status": "ok"})

@@ -1,0 +1,44 @@
+"""Each gated variant passes its own gate: format, lint, types, and its tests in every mode."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import check, project_env
+from tests.variants import GATED
+
+STATIC_CHECKS = {
+    "format": ["ruff", "format", "--check", "."],
+    "lint": ["ruff", "check", "."],
+    "types": ["mypy", "--strict"],
+}
+TEST_RUNS = {
+    "serial": [],
+    "two-workers": ["-n", "2"],
+    "random-order-1": ["-p", "randomly", "--randomly-seed=1"],
+    "random-order-2-two-workers": ["-p", "randomly", "--randomly-seed=2", "-n", "2"],
+}
+
+
+@pytest.mark.parametrize("variant", GATED)
+@pytest.mark.parametrize("check_name", STATIC_CHECKS)
+def test_static_checks_pass(
+    gated_projects: Callable[[str], Path], variant: str, check_name: str
+) -> None:
+    check(["uv", "run", "--no-sync", *STATIC_CHECKS[check_name]], gated_projects(variant))
+
+
+@pytest.mark.parametrize("variant", GATED)
+@pytest.mark.parametrize("run_name", TEST_RUNS)
+def test_test_suite_passes(
+    gated_projects: Callable[[str], Path], variant: str, run_name: str
+) -> None:
+    env = project_env(database=f"meta_{variant.replace('-', '_')}_test")
+    command = ["uv", "run", "--no-sync", "pytest", "-q", *TEST_RUNS[run_name]]
+
+    result = check(command, gated_projects(variant), env=env)
+
+    assert " passed" in result.stdout
+    assert " failed" not in result.stdout
+    assert " error" not in result.stdout

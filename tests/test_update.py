@@ -1,0 +1,185 @@
+"""`copier update` as users live it: from a tagged release to the template on disk, offline.
+
+The template is snapshotted into a git repository of its own: the previous release (the newest
+`v*` tag of this repository), the working tree on top of it, and one more commit that changes
+the template, so that every update below really has something to bring.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+from tests.helpers import REPO_ROOT, snapshot_template
+
+TEMPLATE_CHANGE = "Added by the next template release."
+OWN_ROUTE = """
+
+@router.get("/version")
+async def version() -> dict[str, str]:
+    return {"version": "1"}
+"""
+GIT_IDENTITY = ["-c", "user.name=Meta Suite", "-c", "user.email=meta-suite@example.com"]
+
+
+def git(*args: str, cwd: Path) -> str:
+    command = ["git", *GIT_IDENTITY, *args]
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def previous_release() -> tuple[str, str]:
+    """The newest release in this repository's history: its version and its commit.
+
+    Taken from the newest `v*` tag; a clone without tags falls back on the commit that
+    CHANGELOG.md records for each release.
+    """
+    described = subprocess.run(
+        ["git", "describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if described.returncode == 0:
+        tag = described.stdout.strip()
+        return tag, tag
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text()
+    found = re.search(r"^## (v[\w.]+) \(.*commit ([0-9a-f]{40})\)", changelog, re.MULTILINE)
+    assert found, "no release tag, and no release commit in CHANGELOG.md"
+    return found.group(1), found.group(2)
+
+
+def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
+    git("add", "--all", cwd=repo)
+    git("commit", "--quiet", "--allow-empty", "-m", message, cwd=repo)
+    if tag:
+        git("tag", tag, cwd=repo)
+
+
+class Releases:
+    def __init__(self, repo: Path, previous: str) -> None:
+        self.repo = repo
+        self.previous = previous  # the last published release
+        self.current = f"{previous}.post1"  # the working tree
+        self.next = f"{previous}.post2"  # the working tree plus a template change
+
+
+@pytest.fixture(scope="session")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> Releases:
+    repo = tmp_path_factory.mktemp("template-repo")
+    previous, commit = previous_release()
+    git("init", "--quiet", cwd=repo)
+    archive = subprocess.run(
+        ["git", "archive", commit, "copier.yml", "template"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+    commit_all(repo, f"Release {previous}", tag=previous)
+
+    (repo / "copier.yml").unlink()
+    shutil.rmtree(repo / "template")
+    snapshot_template(repo)
+    releases = Releases(repo, previous)
+    commit_all(repo, "The working tree", tag=releases.current)
+
+    readme = repo / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + f"\n{TEMPLATE_CHANGE}\n")
+    commit_all(repo, "A template change", tag=releases.next)
+    return releases
+
+
+def copy(releases: Releases, destination: Path, ref: str, **answers: Any) -> Path:
+    copier.run_copy(
+        str(releases.repo), destination, data=answers, vcs_ref=ref, defaults=True, quiet=True
+    )
+    git("init", "--quiet", cwd=destination)
+    commit_all(destination, "Generated")
+    return destination
+
+
+def update(project: Path, ref: str, **answers: Any) -> None:
+    copier.run_update(
+        project,
+        data=answers,
+        vcs_ref=ref,
+        defaults=True,
+        overwrite=True,
+        conflict="inline",
+        quiet=True,
+    )
+
+
+def files(project: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+def assert_no_conflicts(project: Path) -> None:
+    for name, content in files(project).items():
+        assert not name.endswith(".rej"), name
+        assert not re.search(rb"^(<<<<<<<|>>>>>>>) ", content, re.MULTILINE), name
+
+
+def test_update_to_the_same_version_changes_nothing(releases: Releases, tmp_path: Path) -> None:
+    project = copy(releases, tmp_path / "project", releases.current)
+
+    update(project, releases.current)
+
+    assert git("status", "--porcelain", cwd=project) == ""
+
+
+def test_update_from_the_previous_release_equals_a_fresh_copy(
+    releases: Releases, tmp_path: Path
+) -> None:
+    updated = copy(releases, tmp_path / "updated", releases.previous)
+    fresh = copy(releases, tmp_path / "fresh", releases.current)
+
+    update(updated, releases.current)
+
+    assert files(updated) == files(fresh)
+
+
+def test_user_edits_survive_an_update_that_changes_the_template(
+    releases: Releases, tmp_path: Path
+) -> None:
+    project = copy(releases, tmp_path / "project", releases.current)
+    routes = project / "src" / "my_service" / "api" / "health.py"
+    changed = routes.read_text().replace('return {"status": "ok"}', 'return {"status": "fine"}', 1)
+    routes.write_text(changed + OWN_ROUTE)
+    own_test = project / "tests" / "unit" / "test_version.py"
+    own_test.write_text("def test_own() -> None:\n    assert True\n")
+    (project / "Dockerfile").unlink()
+    commit_all(project, "Our own changes")
+
+    update(project, releases.next)
+
+    assert TEMPLATE_CHANGE in (project / "README.md").read_text()
+    assert 'return {"status": "fine"}' in routes.read_text()
+    assert OWN_ROUTE in routes.read_text()
+    assert own_test.is_file()
+    assert not (project / "Dockerfile").exists()
+    assert_no_conflicts(project)
+
+
+@pytest.mark.parametrize(("before", "after"), [(True, False), (False, True)], ids=["off", "on"])
+def test_changing_an_answer_on_update_adds_or_removes_its_files(
+    releases: Releases, tmp_path: Path, before: bool, after: bool
+) -> None:
+    project = copy(releases, tmp_path / "project", releases.current, docker=before)
+
+    update(project, releases.current, docker=after)
+
+    for name in ("Dockerfile", "compose.yaml", ".dockerignore"):
+        assert (project / name).is_file() == after, name
+    assert f"docker: {str(after).lower()}" in (project / ".copier-answers.yml").read_text()
+    assert_no_conflicts(project)

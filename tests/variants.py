@@ -1,0 +1,36 @@
+"""The answers the meta suite renders: the full matrix, and the variants whose gate it runs."""
+
+import itertools
+import os
+from typing import Any
+
+Answers = dict[str, Any]
+
+PYTHON_VERSIONS = ["3.11", "3.12", "3.13", "3.14"]
+
+# Every combination of the options that change files or code, at the Python floor; the other
+# Python versions only change version numbers, so each is rendered once with the defaults.
+MATRIX: dict[str, Answers] = {
+    f"{auth}-{'domain' if domain else 'skeleton'}-{'docker' if docker else 'nodocker'}-{ci}": {
+        "auth": auth,
+        "example_domain": domain,
+        "docker": docker,
+        "ci": ci,
+    }
+    for auth, domain, docker, ci in itertools.product(
+        ["none", "jwt"], [True, False], [True, False], ["github", "gitlab", "none"]
+    )
+} | {f"python{version}": {"python_version": version} for version in PYTHON_VERSIONS[1:]}
+
+# Variants whose generated project passes its whole gate (format, lint, types, tests). Together
+# they cover every option that changes Python code; only Python 3.11 is installed here, so the
+# newer floors are checked by the render tests (ruff) and by the generated CI.
+GATED: dict[str, Answers] = {
+    "default": {},
+    "minimal": {"example_domain": False, "docker": False, "ci": "none"},
+    "jwt": {"auth": "jwt", "ci": "gitlab"},
+    "jwt-minimal": {"auth": "jwt", "example_domain": False, "docker": False, "ci": "none"},
+}
+# CI splits the gate across jobs: META_VARIANTS=default,jwt runs those two only.
+if selected := os.environ.get("META_VARIANTS"):
+    GATED = {name: GATED[name] for name in selected.split(",")}
