@@ -1,0 +1,19 @@
+"""The template repository's own files: its CI workflow is valid."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[path.name for path in WORKFLOWS])
+def test_workflow_matches_the_schema(workflow: Path) -> None:
+    command = ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(workflow)]
+
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
