@@ -1,0 +1,26 @@
+"""Tests of real concurrency: transactions that commit, on connections of their own.
+
+Savepoint isolation cannot host these: every session of a test shares one connection, and
+concurrent statements on one connection do not make concurrent transactions. These tests get a
+database of their own instead (a clone of the migrated template) and clean up after themselves.
+"""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tests.fixtures.database import clone_template, database_name, drop_database
+
+
+@pytest.fixture(scope="module")
+async def committed_engine(
+    worker_database_url: URL, postgres_server_url: URL, worker_id: str, run_id: str
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on a database of this module's own, where transactions commit for real."""
+    name = database_name(postgres_server_url, f"committed_{worker_id}")
+    engine = create_async_engine(await clone_template(postgres_server_url, name, run_id))
+    yield engine
+    await engine.dispose()
+    await drop_database(postgres_server_url, name)
