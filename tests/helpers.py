@@ -1,5 +1,6 @@
 """Rendering the template and running commands in the rendered project."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -37,7 +38,9 @@ def project_env(database: str = "meta_test", **overrides: str) -> dict[str, str]
     projects tested side by side never share one.
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
-    env.update(UV_PYTHON_DOWNLOADS="never", PYTHONDONTWRITEBYTECODE="1")
+    # Compiled once at install: where PYTHONDONTWRITEBYTECODE is set, every run would
+    # otherwise compile all of its imports again (seconds per run here).
+    env.update(UV_PYTHON_DOWNLOADS="never", UV_COMPILE_BYTECODE="1")
     if url := env.get("TEST_DATABASE_URL"):
         env["TEST_DATABASE_URL"] = urlsplit(url)._replace(path=f"/{database}").geturl()
     env.update(overrides)
@@ -72,3 +75,38 @@ def sync(project: Path) -> Path:
     """Install the generated project's environment (dependencies from the shared uv cache)."""
     check(["uv", "sync", "--quiet"], project)
     return project
+
+
+QUERY_SCRIPT = """
+import asyncio, json, sys
+import asyncpg
+
+async def main():
+    connection = await asyncpg.connect(sys.argv[1])
+    try:
+        rows = await connection.fetch(sys.argv[2])
+    finally:
+        await connection.close()
+    print(json.dumps([list(row.values()) for row in rows]))
+
+asyncio.run(main())
+"""
+
+
+def query(project: Path, sql: str, env: dict[str, str]) -> list[list[Any]]:
+    """Rows of `sql` on the maintenance database of the test server, with the project's driver."""
+    url = urlsplit(env["TEST_DATABASE_URL"])
+    dsn = url._replace(scheme="postgresql", path="/postgres").geturl()
+    result = check([".venv/bin/python", "-c", QUERY_SCRIPT, dsn, sql], project, env=env)
+    rows: list[list[Any]] = json.loads(result.stdout)
+    return rows
+
+
+def databases_named(project: Path, prefix: str, env: dict[str, str]) -> list[str]:
+    sql = f"SELECT datname FROM pg_database WHERE starts_with(datname, '{prefix}') ORDER BY 1"
+    return [row[0] for row in query(project, sql, env)]
+
+
+def connections_to_databases_named(project: Path, prefix: str, env: dict[str, str]) -> int:
+    sql = f"SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, '{prefix}')"
+    return int(query(project, sql, env)[0][0])

@@ -1,0 +1,132 @@
+"""Faults the generated suite must survive: a server that refuses or never answers, a run killed
+mid-way, and someone connected to the template database."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import check, databases_named, project_env, query, run
+
+SLOW_TEST = """
+import asyncio
+
+from httpx import AsyncClient
+
+
+async def test_slow(client: AsyncClient) -> None:
+    await asyncio.sleep(60)
+"""
+HOLD_CONNECTION = """
+import asyncio, sys
+import asyncpg
+
+async def main():
+    connection = await asyncpg.connect(sys.argv[1])
+    print("connected", flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def refusing_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed again: connections to it are refused
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that completes TCP handshakes (the kernel's backlog) and then never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("options", [[], ["-n", "2"]], ids=["serial", "n2"])
+@pytest.mark.parametrize("server", ["refusing_port", "silent_port"])
+def test_an_unreachable_server_stops_the_run_within_seconds(
+    default_project: Path, request: pytest.FixtureRequest, server: str, options: list[str]
+) -> None:
+    port = request.getfixturevalue(server)
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/meta_test"
+    started = time.monotonic()
+
+    result = run(
+        ["uv", "run", "--no-sync", "pytest", *options],
+        default_project,
+        project_env(TEST_DATABASE_URL=url),
+        timeout=120,
+    )
+
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output
+    assert f"Cannot reach the PostgreSQL server at 127.0.0.1:{port}" in output
+    # The connect timeout is 5 s; asyncpg's own default would wait 60 s.
+    assert elapsed < 20, f"took {elapsed:.1f} s"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def test_a_killed_run_leaves_databases_that_the_next_run_removes(
+    render_project: Callable[..., Path],
+) -> None:
+    project = render_project()
+    env = project_env(database="meta_killed_test")
+    slow_test = project / "tests" / "integration" / "test_slow.py"
+    slow_test.write_text(SLOW_TEST)
+    command = ["uv", "run", "--no-sync", "pytest", "-q", "-n", "2", "-p", "no:randomly"]
+    killed = subprocess.Popen(command, cwd=project, env=env, start_new_session=True)
+    try:
+        wait_for(lambda: len(databases_named(project, "meta_killed_test_gw", env)) == 2, 120)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+    left_behind = databases_named(project, "meta_killed_test_gw", env)
+    slow_test.unlink()
+
+    check(["uv", "run", "--no-sync", "pytest", "-q"], project, env=env)
+
+    assert left_behind == ["meta_killed_test_gw0", "meta_killed_test_gw1"]
+    assert databases_named(project, "meta_killed_test_", env) == ["meta_killed_test_template"]
+
+
+def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Path) -> None:
+    env = project_env(database="meta_template_test")
+    check(["uv", "run", "--no-sync", "pytest", "-q", "tests/unit"], default_project, env=env)
+    check(["uv", "run", "--no-sync", "pytest", "-q", "-k", "health"], default_project, env=env)
+    url = env["TEST_DATABASE_URL"].replace("+asyncpg", "").replace("/meta_template_test", "/")
+    template = url + "meta_template_test_template"
+    holder_command = [".venv/bin/python", "-c", HOLD_CONNECTION, template]
+    with subprocess.Popen(
+        holder_command, cwd=default_project, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "connected"
+        started = time.monotonic()
+        try:
+            result = run(
+                ["uv", "run", "--no-sync", "pytest", "-q"], default_project, env, timeout=300
+            )
+        finally:
+            holder.kill()
+        elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < 120, f"took {elapsed:.1f} s"
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'meta_template_test_template'"
+    assert query(default_project, sql, env) == [[0]]
