@@ -38,8 +38,10 @@ def project_env(database: str = "meta_test", **overrides: str) -> dict[str, str]
     projects tested side by side never share one.
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
-    # Compiled once at install: where PYTHONDONTWRITEBYTECODE is set, every run would
-    # otherwise compile all of its imports again (seconds per run here).
+    # Bytecode is compiled at install and cached as usual: where PYTHONDONTWRITEBYTECODE is
+    # set (as on some CI machines), every run would compile its imports again, and pytest
+    # would rewrite the asserts of every plugin's modules again: seconds per run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(UV_PYTHON_DOWNLOADS="never", UV_COMPILE_BYTECODE="1")
     if url := env.get("TEST_DATABASE_URL"):
         env["TEST_DATABASE_URL"] = urlsplit(url)._replace(path=f"/{database}").geturl()
@@ -48,12 +50,17 @@ def project_env(database: str = "meta_test", **overrides: str) -> dict[str, str]
 
 
 def run(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command,
         cwd=cwd,
         env=env if env is not None else project_env(),
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -57,4 +57,4 @@ def test_leak_fails_the_run(render_project: Callable[..., Path], leak: str) -> N
     result = run([*pytest_command, "tests/integration/test_leak.py"], project)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert message in result.stdout
+    assert message in result.stdout, result.stdout

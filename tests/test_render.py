@@ -1,5 +1,6 @@
 """Every variant of the matrix renders cleanly: the right files, no template syntax left, every
-file parses, formatted and lint-free code, valid CI and compose files, stable output."""
+file parses, formatted and lint-free code, CI, dependency-update and compose files valid against
+their schemas, a Dockerfile that hadolint accepts, stable output."""
 
 import ast
 import filecmp
@@ -28,7 +29,9 @@ SKIPPED_DIRECTORIES = {
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 SCHEMAS = {
     ".github/workflows/ci.yml": "vendor.github-workflows",
+    ".github/dependabot.yml": "vendor.dependabot",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
+    "renovate.json": "vendor.renovate",
     "compose.yaml": "vendor.compose-spec",
 }
 
@@ -51,7 +54,9 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
         ".dockerignore": answers["docker"],
         "compose.yaml": answers["docker"],
         ".github/workflows/ci.yml": answers["ci"] == "github",
+        ".github/dependabot.yml": answers["ci"] == "github",
         ".gitlab-ci.yml": answers["ci"] == "gitlab",
+        "renovate.json": answers["ci"] != "github",
         f"{package}/security.py": jwt,
         f"{package}/api/auth.py": jwt,
         "tests/fixtures/auth.py": jwt,
@@ -94,6 +99,9 @@ def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[s
             command = ["check-jsonschema", "--builtin-schema", schema, name]
             result = subprocess.run(command, cwd=project, capture_output=True, text=True)
             assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+    if (project / "Dockerfile").is_file():
+        result = subprocess.run(["hadolint", "Dockerfile"], cwd=project, capture_output=True)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,54 @@
+"""The documentation builds without a broken link, and its how-to works as written."""
+
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.helpers import REPO_ROOT, check, project_env, query
+
+FENCED_BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+TITLE = re.compile(r'title="([^"]+)"')
+
+
+def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    command = ["mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")]
+
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_adding_a_model_works_as_the_how_to_says(render_project: Callable[..., Path]) -> None:
+    project = render_project()
+    env = project_env(database="meta_howto_test")
+    # The how-to's migration step needs a development database at the newest revision.
+    query(project, "DROP DATABASE IF EXISTS meta_howto_dev", env)
+    query(project, "CREATE DATABASE meta_howto_dev", env)
+    server = env["TEST_DATABASE_URL"].rsplit("/", 1)[0]
+    env["DATABASE_URL"] = f"{server}/meta_howto_dev"
+    howto = (REPO_ROOT / "docs" / "howto" / "add-a-model.md").read_text()
+    steps = FENCED_BLOCK.findall(howto)
+    assert [language for language, _, _ in steps].count("diff") >= 4
+
+    try:
+        for language, info, body in steps:
+            if language == "diff":
+                check(
+                    ["patch", "-p1", "--forward", "--no-backup-if-mismatch"],
+                    project,
+                    env=env,
+                    input=body,
+                )
+            elif language == "python":
+                title = TITLE.search(info)
+                assert title, f"a python block without a file title: {info}"
+                (project / title.group(1)).write_text(body)
+            elif language == "bash":
+                for command in body.strip().splitlines():
+                    check(["bash", "-c", command], project, env=env)
+    finally:
+        query(project, "DROP DATABASE IF EXISTS meta_howto_dev", env)
+
+    assert (project / "tests" / "integration" / "test_tags.py").is_file()
+    assert list((project / "migrations" / "versions").glob("*_add_tags.py"))
