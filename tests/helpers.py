@@ -100,10 +100,15 @@ asyncio.run(main())
 """
 
 
+def driver_dsn(env: dict[str, str], database: str) -> str:
+    """A plain asyncpg DSN for `database` on the server of the environment's TEST_DATABASE_URL."""
+    url = urlsplit(env["TEST_DATABASE_URL"])
+    return url._replace(scheme="postgresql", path=f"/{database}").geturl()
+
+
 def query(project: Path, sql: str, env: dict[str, str]) -> list[list[Any]]:
     """Rows of `sql` on the maintenance database of the test server, with the project's driver."""
-    url = urlsplit(env["TEST_DATABASE_URL"])
-    dsn = url._replace(scheme="postgresql", path="/postgres").geturl()
+    dsn = driver_dsn(env, "postgres")
     result = check([".venv/bin/python", "-c", QUERY_SCRIPT, dsn, sql], project, env=env)
     rows: list[list[Any]] = json.loads(result.stdout)
     return rows

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import check, databases_named, project_env, query, run
+from tests.helpers import check, databases_named, driver_dsn, project_env, query, run
 
 SLOW_TEST = """
 import asyncio
@@ -110,8 +110,7 @@ def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Pat
     env = project_env(database="meta_template_test")
     check(["uv", "run", "--no-sync", "pytest", "-q", "tests/unit"], default_project, env=env)
     check(["uv", "run", "--no-sync", "pytest", "-q", "-k", "health"], default_project, env=env)
-    url = env["TEST_DATABASE_URL"].replace("+asyncpg", "").replace("/meta_template_test", "/")
-    template = url + "meta_template_test_template"
+    template = driver_dsn(env, "meta_template_test_template")
     holder_command = [".venv/bin/python", "-c", HOLD_CONNECTION, template]
     with subprocess.Popen(
         holder_command, cwd=default_project, stdout=subprocess.PIPE, text=True
