@@ -3,7 +3,11 @@
 import json
 import os
 import shutil
+import stat
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -122,3 +126,59 @@ def databases_named(project: Path, prefix: str, env: dict[str, str]) -> list[str
 def connections_to_databases_named(project: Path, prefix: str, env: dict[str, str]) -> int:
     sql = f"SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, '{prefix}')"
     return int(query(project, sql, env)[0][0])
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False)
+    return probe.returncode == 0
+
+
+# initdb refuses to run as root: a throwaway local server needs a user of its own.
+UNPRIVILEGED_USER = "template-tests"
+
+
+def unprivileged_user() -> str:
+    """A user other than root, who may run initdb (created if missing; needs root)."""
+    exists = subprocess.run(["id", UNPRIVILEGED_USER], capture_output=True, check=False)
+    if exists.returncode != 0:
+        check(["useradd", "--system", "--no-create-home", UNPRIVILEGED_USER], Path.cwd())
+    return UNPRIVILEGED_USER
+
+
+def as_user(user: str, command: list[str]) -> list[str]:
+    """`command`, run as `user`, with a minimal environment (see unprivileged_env)."""
+    runuser = shutil.which("runuser")
+    assert runuser is not None, "runuser (util-linux) is needed to run as another user"
+    return [runuser, "-u", user, "--", *command]
+
+
+def unprivileged_env(**overrides: str) -> dict[str, str]:
+    """An environment for another user: no TEST_DATABASE_URL, nothing of root's."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": tempfile.gettempdir(), **overrides}
+
+
+@contextmanager
+def readable_by_others(project: Path) -> Iterator[None]:
+    """Let other users read `project` and run its interpreter, until the block ends.
+
+    Grants read on the project, and traverse (o+x) on the directories above it and above its
+    interpreter that lack it (on some machines the interpreter lives in /root); the modes of
+    those directories are restored afterwards.
+    """
+    for path in [project, *project.rglob("*")]:
+        readable = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
+        path.chmod(path.stat().st_mode | readable)
+    interpreter = (project / ".venv" / "bin" / "python").resolve()
+    changed = []
+    for directory in dict.fromkeys([*project.parents, *interpreter.parents]):
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            directory.chmod(mode | stat.S_IXOTH)
+            changed.append((directory, mode))
+    try:
+        yield
+    finally:
+        for directory, mode in changed:
+            directory.chmod(mode)

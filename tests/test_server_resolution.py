@@ -7,7 +7,6 @@ machine), these tests cover the two paths that remain: the refusal that names th
 
 import os
 import shutil
-import stat
 import subprocess
 import tempfile
 import time
@@ -16,17 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import check, project_env, render, run, sync
+from tests.helpers import (
+    as_user,
+    docker_engine_answers,
+    project_env,
+    readable_by_others,
+    render,
+    run,
+    sync,
+    unprivileged_env,
+    unprivileged_user,
+)
 
-UNPRIVILEGED_USER = "template-tests"
 NO_SERVER_MESSAGE = "No PostgreSQL server for the tests. Provide one of:"
-
-
-def docker_engine_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False)
-    return probe.returncode == 0
 
 
 HAS_DOCKER = docker_engine_answers()
@@ -74,70 +75,34 @@ def test_without_a_server_the_run_stops_at_once_naming_the_three_ways(
 
 
 @pytest.fixture
-def unprivileged_user() -> str:
-    """A user other than root, who may run initdb (created if missing; needs root)."""
+def shared_project(template: Path) -> Iterator[Path]:
+    """A rendered, installed project that an unprivileged user can run (needs root)."""
     if os.geteuid() != 0:
         pytest.skip("creating the unprivileged user needs root")
-    exists = subprocess.run(["id", UNPRIVILEGED_USER], capture_output=True, check=False)
-    if exists.returncode != 0:
-        check(["useradd", "--system", "--no-create-home", UNPRIVILEGED_USER], Path.cwd())
-    return UNPRIVILEGED_USER
-
-
-@pytest.fixture
-def shared_project(template: Path) -> Iterator[Path]:
-    """A rendered, installed project that other users can read (pytest's tmp_path is private)."""
     project = Path(tempfile.mkdtemp(prefix="local-server-"))
     try:
         sync(render(template, project / "my-service"))
-        for path in [project, *project.rglob("*")]:
-            readable = stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)
-            path.chmod(path.stat().st_mode | readable)
-        yield project / "my-service"
+        with readable_by_others(project / "my-service"):
+            yield project / "my-service"
     finally:
         shutil.rmtree(project, ignore_errors=True)
 
 
-@pytest.fixture
-def readable_interpreter(shared_project: Path) -> Iterator[None]:
-    """Let other users reach the project's interpreter (on some machines it lives in /root).
-
-    Grants traverse permission (o+x) on the directories that lack it, for this test only.
-    """
-    interpreter = (shared_project / ".venv" / "bin" / "python").resolve()
-    changed = []
-    for directory in reversed(interpreter.parents):
-        mode = directory.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            directory.chmod(mode | stat.S_IXOTH)
-            changed.append((directory, mode))
-    yield
-    for directory, mode in changed:
-        directory.chmod(mode)
-
-
 @needs_no_docker
-@pytest.mark.usefixtures("readable_interpreter")
 @pytest.mark.parametrize(
     "options", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="n2")]
 )
 def test_a_throwaway_local_server_runs_the_whole_suite(
-    shared_project: Path, unprivileged_user: str, options: list[str]
+    shared_project: Path, options: list[str]
 ) -> None:
-    env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": tempfile.gettempdir(),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    runuser = shutil.which("runuser")
-    assert runuser is not None, "runuser (util-linux) is needed to run as another user"
-    command = [runuser, "-u", unprivileged_user, "--", ".venv/bin/python", "-m", "pytest"]
+    user = unprivileged_user()
+    command = [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *options]
 
-    result = run([*command, "-q", "-p", "no:cacheprovider", *options], shared_project, env)
+    result = run(as_user(user, command), shared_project, unprivileged_env())
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
-    assert processes_of(unprivileged_user, wait=10) == [], "the throwaway server outlived the run"
+    assert processes_of(user, wait=10) == [], "the throwaway server outlived the run"
 
 
 def processes_of(user: str, wait: float) -> list[str]:

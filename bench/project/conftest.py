@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from my_service.database import get_sessionmaker
 from my_service.models import Base
 from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import (
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from tests.fixtures.client import CurrentSessionmaker
+from tests.fixtures.client import sessions_from
 from tests.fixtures.database import clone_template, database_name, drop_database
 
 STRATEGY = os.environ.get("BENCH_STRATEGY", "savepoint")
@@ -29,15 +28,9 @@ TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
 @asynccontextmanager
 async def committing_client(app: FastAPI, engine: AsyncEngine) -> AsyncIterator[AsyncClient]:
-    # Through the suite's one override function: a new one per test would pile up in FastAPI.
-    CurrentSessionmaker.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-    app.dependency_overrides[get_sessionmaker] = CurrentSessionmaker.get
-    try:
+    with sessions_from(app, async_sessionmaker(engine, expire_on_commit=False)):
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
             yield client
-    finally:
-        app.dependency_overrides.clear()
-        CurrentSessionmaker.sessionmaker = None
 
 
 @pytest.fixture
