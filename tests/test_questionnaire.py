@@ -35,10 +35,12 @@ from tests.helpers import render, run
             {"package_name": "asyncio"}, "would shadow a module of Python's standard", id="stdlib"
         ),
         pytest.param({"description": "two\nlines"}, "must be a single line", id="multiline"),
+        pytest.param({"test_shards": 0}, "must be between 1 and 16 (got 0)", id="no-shards"),
+        pytest.param({"test_shards": 17}, "must be between 1 and 16 (got 17)", id="many-shards"),
     ],
 )
 def test_bad_answer_is_refused_and_nothing_written(
-    template: Path, tmp_path: Path, answers: dict[str, str], message: str
+    template: Path, tmp_path: Path, answers: dict[str, str | int], message: str
 ) -> None:
     destination = tmp_path / "out"
 

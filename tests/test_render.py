@@ -1,6 +1,6 @@
 """Every variant of the matrix renders cleanly: the right files, no template syntax left, every
 file parses, formatted and lint-free code, CI, dependency-update and compose files valid against
-their schemas, a Dockerfile that hadolint accepts, stable output."""
+their schemas, a Dockerfile that hadolint accepts, test shards only where asked, stable output."""
 
 import ast
 import filecmp
@@ -27,6 +27,8 @@ SKIPPED_DIRECTORIES = {
 }
 # GitHub Actions' own expression syntax, which the workflow files must keep.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# Anything of splitting the tests across CI jobs (test_shards > 1).
+SHARDING = re.compile(r"pytest-split|--splits|\.test_durations")
 SCHEMAS = {
     ".github/workflows/ci.yml": "vendor.github-workflows",
     ".github/dependabot.yml": "vendor.dependabot",
@@ -79,8 +81,11 @@ def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[s
 
     for name, expected in expected_files(recorded).items():
         assert (project / name).is_file() == expected, f"{name} present: {not expected}"
+    sharding: set[str] = set()
     for path in rendered_files(project):
         text = path.read_text()
+        if SHARDING.search(text):
+            sharding.add(str(path.relative_to(project)))
         assert not path.name.endswith(".jinja"), path
         for marker in ("{{", "{%", "{#"):
             assert marker not in GITHUB_EXPRESSION.sub("", text), f"{marker} left in {path}"
@@ -90,6 +95,11 @@ def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[s
             tomllib.loads(text)
         elif path.suffix in {".yml", ".yaml"}:
             yaml.safe_load(text)
+    if recorded.get("test_shards", 1) > 1:
+        ci_file = ".github/workflows/ci.yml" if recorded["ci"] == "github" else ".gitlab-ci.yml"
+        assert {ci_file, "pyproject.toml", "README.md"} <= sharding, sharding
+    else:
+        assert sharding == set(), f"test shards in {sharding}"
 
     for command in (["format", "--check", "."], ["check", "."]):
         result = ruff(*command, cwd=project)

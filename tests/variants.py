@@ -21,6 +21,12 @@ MATRIX: dict[str, Answers] = {
         ["none", "jwt"], [True, False], [True, False], ["github", "gitlab", "none"]
     )
 } | {f"python{version}": {"python_version": version} for version in PYTHON_VERSIONS[1:]}
+# Test shards change no Python code, only CI files, dependencies and the README: each CI
+# provider once, GitLab with the largest number and a newer floor.
+MATRIX |= {
+    "shards-github": {"test_shards": 4},
+    "shards-gitlab": {"ci": "gitlab", "test_shards": 16, "python_version": "3.12"},
+}
 
 # Variants whose generated project passes its whole gate (format, lint, types, tests). Together
 # they cover every option that changes Python code; only Python 3.11 is installed here, so the
