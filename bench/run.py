@@ -78,7 +78,7 @@ def run_suite(
         "no:cacheprovider",
         "-p",
         "tests.bench.timing_plugin",
-        "tests/bench",
+        "tests/bench/test_round_trip.py",
     ]
     if workers:
         command += ["-n", str(workers)]
@@ -93,10 +93,29 @@ def run_suite(
         starts, ends = record["starts"], record["ends"]
         # Start-up ends with the first test: the database it needs is made on its way in.
         result["startup"] = ends[0] - started
-        result["steady"] = (ends[-1] - starts[WARM_UP]) / (cases - WARM_UP)
+        # Start to start: the last test's teardown also ends the session (drops the database).
+        result["steady"] = (starts[-1] - starts[WARM_UP]) / (cases - WARM_UP - 1)
         result["memory"] = record["memory"]
     shutil.rmtree(records)
     return result
+
+
+def workload_floor(project: Path, cases: int, env: dict[str, str]) -> float:
+    """Milliseconds per case of the workload run in a loop inside one test."""
+    output = project / "floor.txt"
+    command = [
+        ".venv/bin/python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+    ]
+    run_env = env | {"BENCH_CASES": str(cases), "BENCH_OUT": str(output)}
+    check([*command, "tests/bench/test_workload_floor.py"], project, env=run_env)
+    return float(output.read_text())
 
 
 def throwaway_server_startup(
@@ -171,6 +190,10 @@ def main() -> None:
             }
             print(f"savepoint, {cases} tests: {results[f'savepoint_{cases}']}", flush=True)
 
+        floor = [workload_floor(project, large, env) for _ in range(args.repeat)]
+        results["workload_floor_ms"] = statistics.median(floor)
+        print(f"workload alone: {results['workload_floor_ms']:.2f} ms per case", flush=True)
+
         for strategy in STRATEGIES:
             runs = [
                 run_suite(project, small, strategy=strategy, env=env) for _ in range(args.repeat)
@@ -229,6 +252,10 @@ def print_table(results: dict[str, Any], small: int, large: int) -> None:
         (
             f"whole run, {small} tests",
             f"{results[f'savepoint_{small}']['whole_run_ms']:.2f} ms/test",
+        ),
+        (
+            f"the workload alone, {large} cases in one test",
+            f"{results['workload_floor_ms']:.2f} ms/case",
         ),
         *(
             (
