@@ -5,7 +5,8 @@ docs/benchmarks.png.
     TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_test \\
         uv run --group bench python -m bench.run [--repeat 3] [--quick]
 
-Each figure is the median of --repeat runs. --quick uses small sizes, to check the script.
+Each figure is the median of --repeat rounds, each round one run of every measurement.
+--quick uses small sizes, to check the script.
 """
 
 import argparse
@@ -38,6 +39,8 @@ BENCH_FILES = Path(__file__).parent / "project"
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 PLOT = REPO_ROOT / "docs" / "benchmarks.png"
 STRATEGIES = ["savepoint", "delete", "truncate", "schema", "clone"]
+# In a fixed order, and with no cache left in the project (another user may run it).
+PYTEST = [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
 WARM_UP = 10  # tests left out of the steady state: connection pool and caches filling up
 
 
@@ -67,19 +70,7 @@ def run_suite(
     run_env = env | {"BENCH_CASES": str(cases), "BENCH_STRATEGY": strategy}
     if not workers:
         run_env["BENCH_OUT"] = str(record_path)
-    command = [
-        ".venv/bin/python",
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "tests.bench.timing_plugin",
-        "tests/bench/test_round_trip.py",
-    ]
+    command = [*PYTEST, "-p", "tests.bench.timing_plugin", "tests/bench/test_round_trip.py"]
     if workers:
         command += ["-n", str(workers)]
     if user is not None:
@@ -103,25 +94,13 @@ def run_suite(
 def workload_floor(project: Path, cases: int, env: dict[str, str]) -> float:
     """Milliseconds per case of the workload run in a loop inside one test."""
     output = project / "floor.txt"
-    command = [
-        ".venv/bin/python",
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:cacheprovider",
-    ]
     run_env = env | {"BENCH_CASES": str(cases), "BENCH_OUT": str(output)}
-    check([*command, "tests/bench/test_workload_floor.py"], project, env=run_env)
+    check([*PYTEST, "tests/bench/test_workload_floor.py"], project, env=run_env)
     return float(output.read_text())
 
 
-def throwaway_server_startup(
-    project: Path, cases: int, repeat: int, env: dict[str, str]
-) -> dict[str, Any]:
-    """Start-up without TEST_DATABASE_URL: the suite starts a throwaway server of its own.
+def throwaway_server_run(project: Path, cases: int, env: dict[str, str]) -> dict[str, Any]:
+    """A run without TEST_DATABASE_URL: the suite starts a throwaway server of its own.
 
     As root, the suite runs as an unprivileged user (initdb refuses root).
     """
@@ -130,19 +109,46 @@ def throwaway_server_startup(
     elif shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         path = "a local server (initdb)"
     else:
-        return {"path": "none: no Docker engine and no initdb", "startup_s": None}
+        return {"path": "none: no Docker engine and no initdb", "startup": None}
     user = unprivileged_user() if os.geteuid() == 0 else None
     if user is None:
         env = {key: value for key, value in env.items() if key != "TEST_DATABASE_URL"}
     else:
         env = unprivileged_env(BENCH_SAMPLE_EVERY=env["BENCH_SAMPLE_EVERY"])
     with readable_by_others(project):
-        runs = [run_suite(project, cases, env=env, user=user) for _ in range(repeat)]
-    return {"path": path, "startup_s": median(runs, "startup")}
+        return {"path": path} | run_suite(project, cases, env=env, user=user)
+
+
+def measure_round(project: Path, small: int, large: int, env: dict[str, str]) -> dict[str, Any]:
+    """One run of every measurement.
+
+    The rounds are repeated, rather than each measurement in a row: on shared cores the
+    machine's speed drifts by tens of percent over minutes, and this way the drift weighs on
+    every measurement alike.
+    """
+    runs: dict[str, Any] = {
+        "small": run_suite(project, small, env=env),
+        "large": run_suite(project, large, env=env),
+        "floor": {"ms": workload_floor(project, large, env)},
+        "parallel": run_suite(project, large, workers=2, env=env),
+    }
+    for strategy in STRATEGIES:
+        runs[strategy] = run_suite(project, small, strategy=strategy, env=env)
+    drop_template(project, env)
+    runs["cold"] = run_suite(project, small, env=env)
+    runs["warm"] = run_suite(project, small, env=env)
+    runs["throwaway"] = throwaway_server_run(project, small, env)
+    return runs
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
+
+
+def spread(runs: list[dict[str, Any]], key: str, scale: float = 1000) -> dict[str, float]:
+    """Median, least and greatest of `key` over the runs, times `scale`."""
+    values = [run[key] * scale for run in runs]
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def drop_template(project: Path, env: dict[str, str]) -> None:
@@ -180,52 +186,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         project = prepare_project(Path(workdir))
         run_suite(project, small, env=env)  # migrate the template once, warm the caches
-
-        for cases in (small, large):
-            runs = [run_suite(project, cases, env=env) for _ in range(args.repeat)]
-            results[f"savepoint_{cases}"] = {
-                "steady_ms": median(runs, "steady") * 1000,
-                "whole_run_ms": median(runs, "wall") / cases * 1000,
-                "startup_s": median(runs, "startup"),
-            }
-            print(f"savepoint, {cases} tests: {results[f'savepoint_{cases}']}", flush=True)
-
-        floor = [workload_floor(project, large, env) for _ in range(args.repeat)]
-        results["workload_floor_ms"] = statistics.median(floor)
-        print(f"workload alone: {results['workload_floor_ms']:.2f} ms per case", flush=True)
-
-        for strategy in STRATEGIES:
-            runs = [
-                run_suite(project, small, strategy=strategy, env=env) for _ in range(args.repeat)
-            ]
-            results[f"strategy_{strategy}"] = {"steady_ms": median(runs, "steady") * 1000}
-            print(f"{strategy}: {results[f'strategy_{strategy}']}", flush=True)
-
-        serial = [run_suite(project, large, env=env) for _ in range(args.repeat)]
-        parallel = [run_suite(project, large, workers=2, env=env) for _ in range(args.repeat)]
-        results["parallel"] = {
-            "serial_s": median(serial, "wall"),
-            "two_workers_s": median(parallel, "wall"),
-        }
-        print(f"parallel: {results['parallel']}", flush=True)
-
-        cold, warm = [], []
-        for _ in range(args.repeat):
-            drop_template(project, env)
-            cold.append(run_suite(project, small, env=env))
-            warm.append(run_suite(project, small, env=env))
-        results["startup"] = {
-            "migrate_template_s": median(cold, "startup"),
-            "cached_template_s": median(warm, "startup"),
-            "throwaway_server": throwaway_server_startup(project, small, args.repeat, env),
-        }
-        print(f"startup: {results['startup']}", flush=True)
-
+        rounds = []
+        for number in range(1, args.repeat + 1):
+            rounds.append(measure_round(project, small, large, env))
+            print(f"round {number} of {args.repeat} done", flush=True)
         memory_run = run_suite(project, memory_cases, env=env)
-        results["memory"] = {
-            "samples": memory_run["memory"],
-            "growth_mb_per_1000": memory_growth(memory_run["memory"]),
+
+    def runs(name: str) -> list[dict[str, Any]]:
+        return [measurements[name] for measurements in rounds]
+
+    for name, cases in (("small", small), ("large", large)):
+        results[f"savepoint_{cases}"] = {
+            "steady_ms": spread(runs(name), "steady"),
+            "whole_run_ms": spread(runs(name), "wall", 1000 / cases),
+            "startup_s": median(runs(name), "startup"),
         }
+    results["workload_floor_ms"] = spread(runs("floor"), "ms", 1)
+    for strategy in STRATEGIES:
+        results[f"strategy_{strategy}"] = {"steady_ms": spread(runs(strategy), "steady")}
+    results["parallel"] = {
+        "serial_s": median(runs("large"), "wall"),
+        "two_workers_s": median(runs("parallel"), "wall"),
+    }
+    throwaway = runs("throwaway")
+    results["startup"] = {
+        "migrate_template_s": median(runs("cold"), "startup"),
+        "cached_template_s": median(runs("warm"), "startup"),
+        "throwaway_server": {
+            "path": throwaway[0]["path"],
+            "startup_s": median(throwaway, "startup") if throwaway[0]["startup"] else None,
+        },
+    }
+    results["memory"] = {
+        "samples": memory_run["memory"],
+        "growth_mb_per_1000": memory_growth(memory_run["memory"]),
+    }
 
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -233,43 +228,41 @@ def main() -> None:
     plot(results)
 
 
+def ms(figure: dict[str, float], unit: str = "ms/test") -> str:
+    """A median with the range of the runs."""
+    return f"{figure['median']:.2f} {unit} ({figure['min']:.2f}-{figure['max']:.2f})"
+
+
 def print_table(results: dict[str, Any], small: int, large: int) -> None:
-    ours = results["strategy_savepoint"]["steady_ms"]
+    ours = results["strategy_savepoint"]["steady_ms"]["median"]
     throwaway = results["startup"]["throwaway_server"]
+    parallel = results["parallel"]
     rows = [
-        (
-            f"steady state, {large} tests",
-            f"{results[f'savepoint_{large}']['steady_ms']:.2f} ms/test",
+        *(
+            (f"{measure.replace('_ms', '').replace('_', ' ')}, {cases} tests", ms(figure))
+            for cases in (large, small)
+            for measure, figure in results[f"savepoint_{cases}"].items()
+            if measure != "startup_s"
         ),
-        (
-            f"whole run, {large} tests",
-            f"{results[f'savepoint_{large}']['whole_run_ms']:.2f} ms/test",
+        *(
+            (f"start-up to the end of the first test, {cases} tests", f"{figure:.2f} s")
+            for cases in (large, small)
+            for figure in [results[f"savepoint_{cases}"]["startup_s"]]
         ),
-        (
-            f"steady state, {small} tests",
-            f"{results[f'savepoint_{small}']['steady_ms']:.2f} ms/test",
-        ),
-        (
-            f"whole run, {small} tests",
-            f"{results[f'savepoint_{small}']['whole_run_ms']:.2f} ms/test",
-        ),
-        (
-            f"the workload alone, {large} cases in one test",
-            f"{results['workload_floor_ms']:.2f} ms/case",
-        ),
+        (f"the workload alone, {large} cases in one test", ms(results["workload_floor_ms"], "ms")),
         *(
             (
                 f"isolation: {strategy}",
-                f"{results[f'strategy_{strategy}']['steady_ms']:.2f} ms/test "
-                f"({results[f'strategy_{strategy}']['steady_ms'] / ours:.1f}x)",
+                f"{ms(results[f'strategy_{strategy}']['steady_ms'])} "
+                f"{results[f'strategy_{strategy}']['steady_ms']['median'] / ours:.1f}x",
             )
             for strategy in STRATEGIES
         ),
-        (f"{large} tests serially", f"{results['parallel']['serial_s']:.1f} s"),
+        (f"{large} tests serially", f"{parallel['serial_s']:.1f} s"),
         (
             f"{large} tests with -n 2",
-            f"{results['parallel']['two_workers_s']:.1f} s "
-            f"({results['parallel']['serial_s'] / results['parallel']['two_workers_s']:.2f}x)",
+            f"{parallel['two_workers_s']:.1f} s "
+            f"({parallel['serial_s'] / parallel['two_workers_s']:.2f}x)",
         ),
         ("start-up, migrating the template", f"{results['startup']['migrate_template_s']:.2f} s"),
         ("start-up, cached template", f"{results['startup']['cached_template_s']:.2f} s"),
@@ -293,7 +286,7 @@ def plot(results: dict[str, Any]) -> None:
     import matplotlib.pyplot as plt
 
     figure, (strategies, memory) = plt.subplots(1, 2, figsize=(11, 4))
-    costs = [results[f"strategy_{strategy}"]["steady_ms"] for strategy in STRATEGIES]
+    costs = [results[f"strategy_{strategy}"]["steady_ms"]["median"] for strategy in STRATEGIES]
     strategies.bar(STRATEGIES, costs, color=["#2a7"] + ["#999"] * (len(STRATEGIES) - 1))
     strategies.set_yscale("log")
     strategies.set_ylabel("ms per test (log scale)")
