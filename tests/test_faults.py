@@ -1,6 +1,7 @@
 """Faults the generated suite must survive: a server that refuses or never answers, a run killed
 mid-way, and someone connected to the template database."""
 
+import hashlib
 import os
 import signal
 import socket
@@ -129,3 +130,24 @@ def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Pat
     assert elapsed < 120, f"took {elapsed:.1f} s"
     sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'meta_template_test_template'"
     assert query(default_project, sql, env) == [[0]]
+
+
+def test_a_run_killed_while_creating_a_database_leaves_nothing_behind(
+    default_project: Path,
+) -> None:
+    """A database is created under a staging name that carries its run, then marked, then
+    renamed: the next run drops such a copy of a dead run, and nothing unmarked besides."""
+    env = project_env(database="meta_staging_test")
+    dead_run_key = hashlib.sha256(b"a run that was killed").hexdigest()[:8]
+    staging = f"meta_staging_test_gw0_new_{dead_run_key}"
+    not_ours = "meta_staging_test_not_ours"
+    for name in (staging, not_ours):
+        query(default_project, f'CREATE DATABASE "{name}"', env)
+    try:
+        check(["uv", "run", "--no-sync", "pytest", "-q", "-k", "health"], default_project, env=env)
+
+        remaining = databases_named(default_project, "meta_staging_test_", env)
+        assert remaining == [not_ours, "meta_staging_test_template"]
+    finally:
+        for name in (staging, not_ours):
+            query(default_project, f'DROP DATABASE IF EXISTS "{name}"', env)

@@ -30,7 +30,8 @@ async def alembic_engine(
     name = database_name(postgres_server_url, f"migrations_{worker_id}")
     async with admin_connection(postgres_server_url) as admin:
         await drop_own_database(admin, name)
-        await create_database(admin, name, template="template0", comment=run_mark(run_id))
+        comment = run_mark(run_id)
+        await create_database(admin, name, template="template0", comment=comment, run_id=run_id)
     # pytest-alembic drives an async engine with asyncio.run(): no pool may outlive that loop.
     engine = create_async_engine(postgres_server_url.set(database=name), poolclass=NullPool)
     yield engine
