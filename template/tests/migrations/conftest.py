@@ -10,12 +10,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.fixtures.database import alembic_config as make_alembic_config
 from tests.fixtures.database import database_name
-from tests.fixtures.provisioning import (
-    admin_connection,
-    create_database,
-    drop_own_database,
-    run_mark,
-)
+from tests.fixtures.provisioning import admin_connection, create_database, drop_own_database
 
 
 @pytest.fixture
@@ -30,8 +25,7 @@ async def alembic_engine(
     name = database_name(postgres_server_url, f"migrations_{worker_id}")
     async with admin_connection(postgres_server_url) as admin:
         await drop_own_database(admin, name)
-        comment = run_mark(run_id)
-        await create_database(admin, name, template="template0", comment=comment, run_id=run_id)
+        await create_database(admin, name, template="template0", run_id=run_id)
     # pytest-alembic drives an async engine with asyncio.run(): no pool may outlive that loop.
     engine = create_async_engine(postgres_server_url.set(database=name), poolclass=NullPool)
     yield engine
