@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.fixtures.database import clone_template, database_name, drop_database
+from tests.fixtures.database import clone_template, drop_checking_for_leaks
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +19,9 @@ async def committed_engine(
     worker_database_url: URL, postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[AsyncEngine]:
     """An engine on a database of this module's own, where transactions commit for real."""
-    name = database_name(postgres_server_url, f"committed_{worker_id}")
-    engine = create_async_engine(await clone_template(postgres_server_url, name, run_id))
+    url = await clone_template(postgres_server_url, f"committed_{worker_id}", run_id)
+    engine = create_async_engine(url)
     yield engine
     await engine.dispose()
-    await drop_database(postgres_server_url, name)
+    assert url.database is not None
+    await drop_checking_for_leaks(postgres_server_url, run_id, url.database)

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.fixtures.database import alembic_config as make_alembic_config
-from tests.fixtures.database import database_name
-from tests.fixtures.provisioning import admin_connection, create_database, drop_own_database
+from tests.fixtures.database import drop_checking_for_leaks, janitor_for
+from tests.fixtures.janitor import admin_connection
 
 
 @pytest.fixture
@@ -22,13 +22,12 @@ def alembic_config() -> Config:
 async def alembic_engine(
     postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[AsyncEngine]:
-    name = database_name(postgres_server_url, f"migrations_{worker_id}")
     async with admin_connection(postgres_server_url) as admin:
-        await drop_own_database(admin, name)
-        await create_database(admin, name, template="template0", run_id=run_id)
+        databases = janitor_for(admin, postgres_server_url, run_id)
+        name = databases.name_for(f"migrations_{worker_id}")
+        await databases.create(name, template="template0")
     # pytest-alembic drives an async engine with asyncio.run(): no pool may outlive that loop.
     engine = create_async_engine(postgres_server_url.set(database=name), poolclass=NullPool)
     yield engine
     await engine.dispose()
-    async with admin_connection(postgres_server_url) as admin:
-        await drop_own_database(admin, name)
+    await drop_checking_for_leaks(postgres_server_url, run_id, name)
