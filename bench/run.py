@@ -21,27 +21,30 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import (
+    NO_DOCKER,
     REPO_ROOT,
-    as_user,
     check,
-    docker_engine_answers,
     project_env,
     query,
-    readable_by_others,
+    remove_server_homes,
     render,
     snapshot_template,
     sync,
-    unprivileged_env,
-    unprivileged_user,
 )
 
 BENCH_FILES = Path(__file__).parent / "project"
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 PLOT = REPO_ROOT / "docs" / "benchmarks.png"
 STRATEGIES = ["savepoint", "delete", "truncate", "schema", "clone"]
-# In a fixed order, and with no cache left in the project (another user may run it).
+# In a fixed order, and with no cache left in the project.
 PYTEST = [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
 WARM_UP = 10  # tests left out of the steady state: connection pool and caches filling up
+STARTUP_RUNS = {
+    "migrate_template_s": "TEST_DATABASE_URL, migrating the template",
+    "cached_template_s": "TEST_DATABASE_URL, cached template",
+    "embedded_cold_s": "embedded server, first run (initdb, migrating)",
+    "embedded_warm_s": "embedded server, data kept",
+}
 
 
 def prepare_project(workdir: Path) -> Path:
@@ -58,14 +61,9 @@ def run_suite(
     strategy: str = "savepoint",
     workers: int = 0,
     env: dict[str, str],
-    user: str | None = None,
 ) -> dict[str, Any]:
-    """Run the round-trip workload once; return wall time and the per-test record.
-
-    With `user`, the suite runs as that user (the project must be readable_by_others).
-    """
+    """Run the round-trip workload once; return wall time and the per-test record."""
     records = Path(tempfile.mkdtemp(dir=project.parent))
-    records.chmod(0o777)  # the record is written by the user who runs the suite
     record_path = records / "record.json"
     run_env = env | {"BENCH_CASES": str(cases), "BENCH_STRATEGY": strategy}
     if not workers:
@@ -73,8 +71,6 @@ def run_suite(
     command = [*PYTEST, "-p", "tests.bench.timing_plugin", "tests/bench/test_round_trip.py"]
     if workers:
         command += ["-n", str(workers)]
-    if user is not None:
-        command = as_user(user, command)
     started = time.time()
     check(command, project, env=run_env, timeout=3600)
     wall = time.time() - started
@@ -99,24 +95,15 @@ def workload_floor(project: Path, cases: int, env: dict[str, str]) -> float:
     return float(output.read_text())
 
 
-def throwaway_server_run(project: Path, cases: int, env: dict[str, str]) -> dict[str, Any]:
-    """A run without TEST_DATABASE_URL: the suite starts a throwaway server of its own.
-
-    As root, the suite runs as an unprivileged user (initdb refuses root).
-    """
-    if docker_engine_answers():
-        path = "a testcontainers container"
-    elif shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        path = "a local server (initdb)"
-    else:
-        return {"path": "none: no Docker engine and no initdb", "startup": None}
-    user = unprivileged_user() if os.geteuid() == 0 else None
-    if user is None:
-        env = {key: value for key, value in env.items() if key != "TEST_DATABASE_URL"}
-    else:
-        env = unprivileged_env(BENCH_SAMPLE_EVERY=env["BENCH_SAMPLE_EVERY"])
-    with readable_by_others(project):
-        return {"path": path} | run_suite(project, cases, env=env, user=user)
+def embedded_server_runs(project: Path, cases: int, env: dict[str, str]) -> dict[str, Any]:
+    """Runs without TEST_DATABASE_URL, on the project's embedded server: the first ever (no
+    data folder: initdb, migrating the template) and the next one (data folder kept)."""
+    env = {key: value for key, value in env.items() if key != "TEST_DATABASE_URL"}
+    env["DOCKER_HOST"] = NO_DOCKER
+    remove_server_homes(project)
+    cold = run_suite(project, cases, env=env)
+    warm = run_suite(project, cases, env=env)
+    return {"cold": cold, "warm": warm}
 
 
 def measure_round(project: Path, small: int, large: int, env: dict[str, str]) -> dict[str, Any]:
@@ -137,7 +124,7 @@ def measure_round(project: Path, small: int, large: int, env: dict[str, str]) ->
     drop_template(project, env)
     runs["cold"] = run_suite(project, small, env=env)
     runs["warm"] = run_suite(project, small, env=env)
-    runs["throwaway"] = throwaway_server_run(project, small, env)
+    runs["embedded"] = embedded_server_runs(project, small, env)
     return runs
 
 
@@ -208,14 +195,12 @@ def main() -> None:
         "serial_s": median(runs("large"), "wall"),
         "two_workers_s": median(runs("parallel"), "wall"),
     }
-    throwaway = runs("throwaway")
+    embedded = runs("embedded")
     results["startup"] = {
-        "migrate_template_s": median(runs("cold"), "startup"),
-        "cached_template_s": median(runs("warm"), "startup"),
-        "throwaway_server": {
-            "path": throwaway[0]["path"],
-            "startup_s": median(throwaway, "startup") if throwaway[0]["startup"] else None,
-        },
+        "migrate_template_s": spread(runs("cold"), "startup", 1),
+        "cached_template_s": spread(runs("warm"), "startup", 1),
+        "embedded_cold_s": spread([run["cold"] for run in embedded], "startup", 1),
+        "embedded_warm_s": spread([run["warm"] for run in embedded], "startup", 1),
     }
     results["memory"] = {
         "samples": memory_run["memory"],
@@ -235,7 +220,6 @@ def ms(figure: dict[str, float], unit: str = "ms/test") -> str:
 
 def print_table(results: dict[str, Any], small: int, large: int) -> None:
     ours = results["strategy_savepoint"]["steady_ms"]["median"]
-    throwaway = results["startup"]["throwaway_server"]
     parallel = results["parallel"]
     rows = [
         *(
@@ -264,13 +248,9 @@ def print_table(results: dict[str, Any], small: int, large: int) -> None:
             f"{parallel['two_workers_s']:.1f} s "
             f"({parallel['serial_s'] / parallel['two_workers_s']:.2f}x)",
         ),
-        ("start-up, migrating the template", f"{results['startup']['migrate_template_s']:.2f} s"),
-        ("start-up, cached template", f"{results['startup']['cached_template_s']:.2f} s"),
-        (
-            "start-up, throwaway server",
-            f"{throwaway['startup_s']:.2f} s ({throwaway['path']})"
-            if throwaway["startup_s"] is not None
-            else throwaway["path"],
+        *(
+            (f"start-up, {what}", ms(results["startup"][key], "s"))
+            for key, what in STARTUP_RUNS.items()
         ),
         ("memory growth", f"{results['memory']['growth_mb_per_1000']:.2f} MB per 1000 tests"),
     ]

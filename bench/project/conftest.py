@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from tests.fixtures.client import sessions_from
-from tests.fixtures.database import clone_template, database_name, drop_database
+from tests.fixtures.database import clone_template, drop_checking_for_leaks
 
 STRATEGY = os.environ.get("BENCH_STRATEGY", "savepoint")
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
@@ -86,9 +86,10 @@ async def schema_client(app: FastAPI, schema_engine: AsyncEngine) -> AsyncIterat
 async def clone_client(
     app: FastAPI, postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[AsyncClient]:
-    name = database_name(postgres_server_url, f"bench_{worker_id}")
-    engine = create_async_engine(await clone_template(postgres_server_url, name, run_id))
+    url = await clone_template(postgres_server_url, f"bench_{worker_id}", run_id)
+    engine = create_async_engine(url)
     async with committing_client(app, engine) as client:
         yield client
     await engine.dispose()
-    await drop_database(postgres_server_url, name)
+    assert url.database is not None
+    await drop_checking_for_leaks(postgres_server_url, run_id, url.database)
