@@ -4,13 +4,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 from alembic.config import Config
+from pytest_alembic.plugin.fixtures import alembic_runner
 from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.fixtures.database import alembic_config as make_alembic_config
 from tests.fixtures.database import drop_checking_for_leaks, janitor_for
 from tests.fixtures.janitor import admin_connection
+from tests.fixtures.migrating import alembic_config as make_alembic_config
+
+# pytest-alembic's plugin is not loaded (see pyproject.toml): its runner fixture comes from here.
+__all__ = ["alembic_runner"]
 
 
 @pytest.fixture
