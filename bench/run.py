@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import (
-    NO_DOCKER,
     REPO_ROOT,
     check,
     project_env,
@@ -30,6 +29,7 @@ from tests.helpers import (
     render,
     snapshot_template,
     sync,
+    zero_setup_env,
 )
 
 BENCH_FILES = Path(__file__).parent / "project"
@@ -98,8 +98,7 @@ def workload_floor(project: Path, cases: int, env: dict[str, str]) -> float:
 def embedded_server_runs(project: Path, cases: int, env: dict[str, str]) -> dict[str, Any]:
     """Runs without TEST_DATABASE_URL, on the project's embedded server: the first ever (no
     data folder: initdb, migrating the template) and the next one (data folder kept)."""
-    env = {key: value for key, value in env.items() if key != "TEST_DATABASE_URL"}
-    env["DOCKER_HOST"] = NO_DOCKER
+    env = zero_setup_env(BENCH_SAMPLE_EVERY=env["BENCH_SAMPLE_EVERY"])
     remove_server_homes(project)
     cold = run_suite(project, cases, env=env)
     warm = run_suite(project, cases, env=env)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import check, databases_named, driver_dsn, project_env, query, run
+from tests.helpers import (
+    check,
+    databases_named,
+    driver_dsn,
+    project_env,
+    query,
+    run,
+    wait_for,
+)
 
 SLOW_TEST = """
 import asyncio
@@ -76,13 +84,6 @@ def test_an_unreachable_server_stops_the_run_within_seconds(
     assert f"Cannot reach the PostgreSQL server at 127.0.0.1:{port}" in output
     # The connect timeout is 5 s; asyncpg's own default would wait 60 s.
     assert elapsed < 20, f"took {elapsed:.1f} s"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.5)
 
 
 def test_a_killed_run_leaves_databases_that_the_next_run_removes(

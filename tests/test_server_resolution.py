@@ -32,6 +32,7 @@ from tests.helpers import (
     template_local_server,
     unprivileged_env,
     unprivileged_user,
+    wait_for,
     zero_setup_env,
 )
 
@@ -165,10 +166,7 @@ def test_after_a_killed_run_the_next_run_passes_and_stops_the_server(
     command = [*PYTEST, "-q", "-n", "2", "-p", "no:randomly"]
     killed = subprocess.Popen(command, cwd=project, env=zero_setup_env(), start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while not started.exists():
-            assert time.monotonic() < deadline, "the slow test never started"
-            time.sleep(0.2)
+        wait_for(started.exists, 120)
     finally:
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait()
