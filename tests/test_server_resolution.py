@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers import (
     as_user,
@@ -303,3 +304,26 @@ def test_a_throwaway_container_runs_the_whole_suite(default_project: Path) -> No
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_the_generated_ci_tests_on_its_service_and_in_a_container(
+    template: Path, tmp_path: Path, ci: str
+) -> None:
+    project = render(template, tmp_path / "my-service", ci=ci)
+    if ci == "github":
+        workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+        on_service = workflow["jobs"]["tests"]["env"]
+        in_container = workflow["jobs"]["tests-testcontainers"]["env"]
+        everywhere = workflow["env"]
+    else:
+        pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+        on_service = pipeline["tests"]["variables"]
+        in_container = pipeline["tests-testcontainers"]["variables"]
+        everywhere = pipeline["variables"]
+
+    assert on_service["TEST_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    # Without this, the embedded server (first in the order) would serve that job too.
+    assert in_container["TEST_POSTGRES"] == "docker"
+    assert "TEST_DATABASE_URL" not in in_container
+    assert everywhere["HYPOTHESIS_PROFILE"] == "ci"
