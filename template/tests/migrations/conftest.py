@@ -1,11 +1,15 @@
-"""Migration tests (pytest-alembic): each runs against an empty scratch database of its own."""
+"""Migration tests (pytest-alembic): each starts from an empty database.
+
+The module shares one scratch database, emptied after each test: creating a database per test
+cost more than the tests themselves.
+"""
 
 from collections.abc import AsyncIterator
 
 import pytest
 from alembic.config import Config
 from pytest_alembic.plugin.fixtures import alembic_runner
-from sqlalchemy import URL
+from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -22,16 +26,26 @@ def alembic_config() -> Config:
     return make_alembic_config()
 
 
-@pytest.fixture
-async def alembic_engine(
+@pytest.fixture(scope="module")
+async def scratch_database_url(
     postgres_server_url: URL, worker_id: str, run_id: str
-) -> AsyncIterator[AsyncEngine]:
+) -> AsyncIterator[URL]:
     async with admin_connection(postgres_server_url) as admin:
         databases = janitor_for(admin, postgres_server_url, run_id)
         name = databases.name_for(f"migrations_{worker_id}")
         await databases.create(name, template="template0")
-    # pytest-alembic drives an async engine with asyncio.run(): no pool may outlive that loop.
-    engine = create_async_engine(postgres_server_url.set(database=name), poolclass=NullPool)
-    yield engine
-    await engine.dispose()
+    yield postgres_server_url.set(database=name)
     await drop_checking_for_leaks(postgres_server_url, run_id, name)
+
+
+@pytest.fixture
+async def alembic_engine(scratch_database_url: URL) -> AsyncIterator[AsyncEngine]:
+    # pytest-alembic drives an async engine with asyncio.run(): no pool may outlive that loop.
+    engine = create_async_engine(scratch_database_url, poolclass=NullPool)
+    yield engine
+    # Empty again: what the migrations made lives in the public schema (a migration that
+    # creates schemas of its own would drop them here too).
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
