@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +40,13 @@ STRATEGIES = ["savepoint", "delete", "truncate", "schema", "clone"]
 # In a fixed order, and with no cache left in the project.
 PYTEST = [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
 WARM_UP = 10  # tests left out of the steady state: connection pool and caches filling up
+# The inner loop: one test of the generated suite, run by name, as a developer reruns it.
+ONE_TEST = "tests/integration/test_users_api.py::test_create_user_returns_it"
+# What any run of one API test imports, whatever the project's code does: the floor under the
+# inner loop's wall time.
+LIBRARIES = "import asyncpg, fastapi, httpx, pytest, pytest_asyncio, sqlalchemy.ext.asyncio"
+# A CPU-bound loop of about a second, to see how many such processes the machine runs at once.
+BUSY_LOOP = "sum(range(30_000_000))"
 STARTUP_RUNS = {
     "migrate_template_s": "TEST_DATABASE_URL, migrating the template",
     "cached_template_s": "TEST_DATABASE_URL, cached template",
@@ -105,6 +113,41 @@ def embedded_server_runs(project: Path, cases: int, env: dict[str, str]) -> dict
     return {"cold": cold, "warm": warm}
 
 
+def wall_time(command: list[str], project: Path, env: dict[str, str]) -> float:
+    started = time.time()
+    check(command, project, env=env, timeout=600)
+    return time.time() - started
+
+
+def developer_runs(project: Path) -> dict[str, float]:
+    """What a developer waits for with nothing set up (the embedded server, its data kept):
+    one test run by name, and the generated suite, serially; and, for scale, the time it
+    takes only to import the libraries that one test needs."""
+    env = zero_setup_env()
+    pytest = [".venv/bin/python", "-m", "pytest", "-q"]
+    return {
+        "one_test": wall_time([*pytest, ONE_TEST], project, env),
+        "suite": wall_time([*pytest, "--ignore=tests/bench"], project, env),
+        "libraries": wall_time([".venv/bin/python", "-c", LIBRARIES], project, env),
+    }
+
+
+def cpu_parallelism() -> float:
+    """The work two CPU-bound processes side by side get done, against one alone: 2.0 where
+    two cores are free, 1.0 where the machine only runs one at a time. It bounds what -n 2
+    can gain."""
+    command = [sys.executable, "-c", BUSY_LOOP]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    alone = time.perf_counter() - started
+    started = time.perf_counter()
+    pair = [subprocess.Popen(command) for _ in range(2)]
+    for process in pair:
+        process.wait()
+    side_by_side = time.perf_counter() - started
+    return 2 * alone / side_by_side
+
+
 def measure_round(project: Path, small: int, large: int, env: dict[str, str]) -> dict[str, Any]:
     """One run of every measurement.
 
@@ -117,6 +160,8 @@ def measure_round(project: Path, small: int, large: int, env: dict[str, str]) ->
         "large": run_suite(project, large, env=env),
         "floor": {"ms": workload_floor(project, large, env)},
         "parallel": run_suite(project, large, workers=2, env=env),
+        "parallel_small": run_suite(project, small, workers=2, env=env),
+        "cores": {"parallelism": cpu_parallelism()},
     }
     for strategy in STRATEGIES:
         runs[strategy] = run_suite(project, small, strategy=strategy, env=env)
@@ -124,6 +169,7 @@ def measure_round(project: Path, small: int, large: int, env: dict[str, str]) ->
     runs["cold"] = run_suite(project, small, env=env)
     runs["warm"] = run_suite(project, small, env=env)
     runs["embedded"] = embedded_server_runs(project, small, env)
+    runs["developer"] = developer_runs(project)
     return runs
 
 
@@ -191,8 +237,16 @@ def main() -> None:
     for strategy in STRATEGIES:
         results[f"strategy_{strategy}"] = {"steady_ms": spread(runs(strategy), "steady")}
     results["parallel"] = {
-        "serial_s": median(runs("large"), "wall"),
-        "two_workers_s": median(runs("parallel"), "wall"),
+        f"serial_{large}_s": spread(runs("large"), "wall", 1),
+        f"two_workers_{large}_s": spread(runs("parallel"), "wall", 1),
+        f"serial_{small}_s": spread(runs("small"), "wall", 1),
+        f"two_workers_{small}_s": spread(runs("parallel_small"), "wall", 1),
+        "cpu_parallelism": spread(runs("cores"), "parallelism", 1),
+    }
+    results["developer"] = {
+        "one_test_s": spread(runs("developer"), "one_test", 1),
+        "suite_s": spread(runs("developer"), "suite", 1),
+        "libraries_s": spread(runs("developer"), "libraries", 1),
     }
     embedded = runs("embedded")
     results["startup"] = {
@@ -221,6 +275,12 @@ def print_table(results: dict[str, Any], small: int, large: int) -> None:
     ours = results["strategy_savepoint"]["steady_ms"]["median"]
     parallel = results["parallel"]
     rows = [
+        (f"one test by name ({ONE_TEST})", ms(results["developer"]["one_test_s"], "s")),
+        (
+            "importing only the libraries one API test needs",
+            ms(results["developer"]["libraries_s"], "s"),
+        ),
+        ("the generated suite, serially", ms(results["developer"]["suite_s"], "s")),
         *(
             (f"{measure.replace('_ms', '').replace('_', ' ')}, {cases} tests", ms(figure))
             for cases in (large, small)
@@ -241,11 +301,21 @@ def print_table(results: dict[str, Any], small: int, large: int) -> None:
             )
             for strategy in STRATEGIES
         ),
-        (f"{large} tests serially", f"{parallel['serial_s']:.1f} s"),
+        *(
+            row
+            for cases in (small, large)
+            for serial, two in [(parallel[f"serial_{cases}_s"], parallel[f"two_workers_{cases}_s"])]
+            for row in (
+                (f"{cases} tests serially", ms(serial, "s")),
+                (
+                    f"{cases} tests with -n 2",
+                    f"{ms(two, 's')}, {serial['median'] / two['median']:.2f}x as fast",
+                ),
+            )
+        ),
         (
-            f"{large} tests with -n 2",
-            f"{parallel['two_workers_s']:.1f} s "
-            f"({parallel['serial_s'] / parallel['two_workers_s']:.2f}x)",
+            "work done by 2 CPU-bound processes side by side, against 1",
+            ms(parallel["cpu_parallelism"], "x"),
         ),
         *(
             (f"start-up, {what}", ms(results["startup"][key], "s"))
