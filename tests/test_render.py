@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import render
+from tests.helpers import render, snapshot_template
 from tests.variants import MATRIX
 
 SKIPPED_DIRECTORIES = {
@@ -130,3 +130,21 @@ def test_rendering_is_deterministic(
     _, mismatch, errors = filecmp.cmpfiles(first, second, names, shallow=False)
     assert (mismatch, errors) == ([], [])
     assert all(b"\r\n" not in (first / name).read_bytes() for name in names)
+
+
+def test_what_python_and_editors_leave_in_the_template_is_not_rendered(tmp_path: Path) -> None:
+    template = snapshot_template(tmp_path)
+    junk = [
+        "tests/fixtures/__pycache__/database.cpython-311.pyc",
+        "src/.DS_Store",
+        "README.md.jinja~",
+    ]
+    for name in junk:
+        path = template / "template" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"junk")
+
+    project = render(template, tmp_path / "my-service")
+
+    left = [*project.rglob("__pycache__"), *project.rglob(".DS_Store"), *project.rglob("*~")]
+    assert left == [], f"rendered: {left}"
