@@ -271,6 +271,22 @@ def ms(figure: dict[str, float], unit: str = "ms/test") -> str:
     return f"{figure['median']:.2f} {unit} ({figure['min']:.2f}-{figure['max']:.2f})"
 
 
+def break_even(parallel: dict[str, Any], small: int, large: int) -> str:
+    """The number of tests at which -n 2 takes as long as a serial run, taking each as a fixed
+    start-up plus a cost per test (the medians at the two sizes give both)."""
+
+    def line(kind: str) -> tuple[float, float]:
+        at_small = parallel[f"{kind}_{small}_s"]["median"]
+        at_large = parallel[f"{kind}_{large}_s"]["median"]
+        per_test = (at_large - at_small) / (large - small)
+        return at_small - per_test * small, per_test
+
+    (serial_start, serial_rate), (two_start, two_rate) = line("serial"), line("two_workers")
+    if serial_rate <= two_rate:
+        return "never: -n 2 costs as much per test as a serial run"
+    return f"{(two_start - serial_start) / (serial_rate - two_rate):.0f} tests"
+
+
 def print_table(results: dict[str, Any], small: int, large: int) -> None:
     ours = results["strategy_savepoint"]["steady_ms"]["median"]
     parallel = results["parallel"]
@@ -313,6 +329,7 @@ def print_table(results: dict[str, Any], small: int, large: int) -> None:
                 ),
             )
         ),
+        ("-n 2 breaks even at (linear between the two sizes)", break_even(parallel, small, large)),
         (
             "work done by 2 CPU-bound processes side by side, against 1",
             ms(parallel["cpu_parallelism"], "x"),
