@@ -73,3 +73,17 @@ def test_answers_file_records_the_answers(template: Path, tmp_path: Path) -> Non
     assert answers["project_slug"] == "billing-api"
     assert answers["package_name"] == "billing_api"
     assert (project / "src" / "billing_api" / "main.py").is_file()
+
+
+@pytest.mark.parametrize("auth", ["none", "jwt"])
+def test_copy_ends_with_the_next_steps(template: Path, tmp_path: Path, auth: str) -> None:
+    destination = tmp_path / "out"
+    command = [sys.executable, "-m", "copier", "copy", "--defaults", "--data", f"auth={auth}"]
+
+    result = run([*command, str(template), str(destination)], tmp_path)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"cd {destination}" in output
+    assert "uv run pytest" in output
+    assert ("SECRET_KEY" in output) == (auth == "jwt")

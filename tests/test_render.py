@@ -31,6 +31,7 @@ GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 SHARDING = re.compile(r"pytest-split|--splits|\.test_durations")
 SCHEMAS = {
     ".github/workflows/ci.yml": "vendor.github-workflows",
+    ".github/workflows/template-update.yml": "vendor.github-workflows",
     ".github/dependabot.yml": "vendor.dependabot",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "renovate.json": "vendor.renovate",
@@ -56,6 +57,7 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
         ".dockerignore": answers["docker"],
         "compose.yaml": answers["docker"],
         ".github/workflows/ci.yml": answers["ci"] == "github",
+        ".github/workflows/template-update.yml": answers["ci"] == "github",
         ".github/dependabot.yml": answers["ci"] == "github",
         ".gitlab-ci.yml": answers["ci"] == "gitlab",
         "renovate.json": answers["ci"] != "github",

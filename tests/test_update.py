@@ -8,6 +8,7 @@ the template, so that every update below really has something to bring.
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,15 @@ def test_changing_an_answer_on_update_adds_or_removes_its_files(
         assert (project / name).is_file() == after, name
     assert f"docker: {str(after).lower()}" in (project / ".copier-answers.yml").read_text()
     assert_no_conflicts(project)
+
+
+def test_an_update_ends_with_the_steps_it_needs(releases: Releases, tmp_path: Path) -> None:
+    project = copy(releases, tmp_path / "project", releases.current)
+    command = [sys.executable, "-m", "copier", "update", "--defaults", "--vcs-ref", releases.next]
+
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "uv run alembic upgrade head" in output
+    assert "grep -rn '<<<<<<<' ." in output
