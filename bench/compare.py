@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from bench.run import BENCH_FILES, PYTEST, WARM_UP, prepare_project
+from bench.run import BENCH_FILES, PYTEST, prepare_project, steady_state
 from tests.helpers import check, project_env, run
 
 S3RIUS_PACKAGE = "fastapi-template==6.1.2"
@@ -131,10 +131,7 @@ def run_suite(side: Side, cases: int, workers: int = 0) -> dict[str, Any]:
         sys.exit(f"{side.name}: {' '.join(command)} failed: {error}\n{result.stdout[-4000:]}")
     if workers:
         return {"wall_s": wall}
-    starts = json.loads(record_path.read_text())["starts"]
-    # From the start of the test after the warm-up to the start of the last one: the last
-    # test's teardown also ends the session.
-    steady = (starts[-1] - starts[WARM_UP]) / (cases - WARM_UP - 1)
+    steady = steady_state(json.loads(record_path.read_text())["starts"])
     return {"steady_ms": steady * 1000, "wall_s": wall}
 
 

@@ -62,6 +62,12 @@ def prepare_project(workdir: Path) -> Path:
     return project
 
 
+def steady_state(starts: list[float]) -> float:
+    """Seconds per test after the warm-up, from the tests' start times. Start to start: the
+    last test's teardown also ends the session (drops the database)."""
+    return (starts[-1] - starts[WARM_UP]) / (len(starts) - WARM_UP - 1)
+
+
 def run_suite(
     project: Path,
     cases: int,
@@ -88,8 +94,7 @@ def run_suite(
         starts, ends = record["starts"], record["ends"]
         # Start-up ends with the first test: the database it needs is made on its way in.
         result["startup"] = ends[0] - started
-        # Start to start: the last test's teardown also ends the session (drops the database).
-        result["steady"] = (starts[-1] - starts[WARM_UP]) / (cases - WARM_UP - 1)
+        result["steady"] = steady_state(starts)
         result["memory"] = record["memory"]
     shutil.rmtree(records)
     return result
