@@ -179,7 +179,7 @@ def measure_round(project: Path, small: int, large: int, env: dict[str, str]) ->
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(run[key] for run in runs)
+    return statistics.median(float(run[key]) for run in runs)
 
 
 def spread(runs: list[dict[str, Any]], key: str, scale: float = 1000) -> dict[str, float]:

@@ -112,7 +112,9 @@ def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[s
             result = subprocess.run(command, cwd=project, capture_output=True, text=True)
             assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
     if (project / "Dockerfile").is_file():
-        result = subprocess.run(["hadolint", "Dockerfile"], cwd=project, capture_output=True)
+        result = subprocess.run(
+            ["hadolint", "Dockerfile"], cwd=project, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -36,7 +36,7 @@ def github_shards(project: Path) -> list[Shard]:
         {step["run"] for job in jobs for step in job["steps"] if "--splits" in step.get("run", "")}
     )
     shards = only({tuple(job["strategy"]["matrix"]["shard"]) for job in jobs})
-    runs = []
+    runs: list[Shard] = []
     for shard in shards:
         expanded = command.replace("${{ matrix.shard }}", str(shard))
         expanded = expanded.replace("${{ github.run_id }}", PIPELINE_ID)
