@@ -22,27 +22,6 @@ class NotFoundError(DomainError):
 
 class ConflictError(DomainError):
     status_code = status.HTTP_409_CONFLICT
-{%- if example_domain %}
-
-
-class RejectedError(DomainError):
-    status_code = 422  # Unprocessable Content
-
-
-class ServiceUnavailableError(DomainError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-{%- endif %}
-{%- if auth == "jwt" %}
-
-
-class UnauthorizedError(DomainError):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 (read-only)
-
-
-class ForbiddenError(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
-{%- endif %}
 
 
 async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
