@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from bench.run import BENCH_FILES, PYTEST, prepare_project, steady_state
-from tests.helpers import check, project_env, run
+from tools.projects import project_env, run, sync
 
 S3RIUS_PACKAGE = "fastapi-template==6.1.2"
 S3RIUS_NAME = "s3rius_service"  # its settings read environment variables prefixed S3RIUS_SERVICE_
@@ -63,9 +62,9 @@ def find_python(version: str) -> str:
     """An interpreter for `version`: uv's choice, else pyenv's (uv gives up on pyenv's shims
     of versions that are installed but not selected)."""
     for command in (["uv", "python", "find", version], ["pyenv", "prefix", version]):
-        found = subprocess.run(command, capture_output=True, text=True, check=False)
+        found = run(command, Path.cwd(), check=False)
         if found.returncode == 0:
-            path = Path(found.stdout.strip())
+            path = Path(found.tail(1))  # the last line: anything else it says comes first
             return str(path if path.is_file() else path / "bin" / "python")
     sys.exit(f"No Python {version} found; pass --python with an interpreter's path.")
 
@@ -77,20 +76,18 @@ def prepare_ours(workdir: Path, server: SplitResult) -> Side:
 
 
 def prepare_s3rius(workdir: Path, server: SplitResult, xdist_version: str) -> Side:
-    env = project_env()
-    check(["uvx", "--from", S3RIUS_PACKAGE, "fastapi_template", *S3RIUS_OPTIONS], workdir, env=env)
-    project = workdir / S3RIUS_NAME
+    run(["uvx", "--from", S3RIUS_PACKAGE, "fastapi_template", *S3RIUS_OPTIONS], workdir)
     # The generator runs `uv sync` itself but only warns if it fails: run it where it must pass.
-    check(["uv", "sync", "--quiet"], project, env=env)
+    project = sync(workdir / S3RIUS_NAME)
     # Not among its dependencies; the same version as ours. --python names the project's
     # environment: uv's pip interface would take UV_PYTHON as the one to install into.
     xdist = f"pytest-xdist=={xdist_version}"
-    check(["uv", "pip", "install", "--quiet", "--python", ".venv/bin/python", xdist], project)
+    run(["uv", "pip", "install", "--quiet", "--python", ".venv/bin/python", xdist], project)
     shutil.copy(BENCH_FILES / "timing_plugin.py", project / "tests")
     shutil.copy(S3RIUS_TEST, project / "tests")
     prefix = S3RIUS_NAME.upper()
     # Its database's name is set by its pytest-env settings (pyproject.toml): <name>_test.
-    env |= {
+    env = project_env() | {
         f"{prefix}_DB_HOST": server.hostname or "127.0.0.1",
         f"{prefix}_DB_PORT": str(server.port or 5432),
         f"{prefix}_DB_USER": server.username or "postgres",
@@ -101,7 +98,7 @@ def prepare_s3rius(workdir: Path, server: SplitResult, xdist_version: str) -> Si
 
 def installed_version(side: Side, package: str) -> str:
     script = f"import importlib.metadata as m; print(m.version({package!r}))"
-    return check([".venv/bin/python", "-c", script], side.project, env=side.env).stdout.strip()
+    return run([".venv/bin/python", "-c", script], side.project, env=side.env).tail(1)
 
 
 def first_error(output: str) -> str:
@@ -122,13 +119,10 @@ def run_suite(side: Side, cases: int, workers: int = 0) -> dict[str, Any]:
     else:
         env["BENCH_OUT"] = str(record_path)
     started = time.time()
-    result = run(command, side.project, env=env, timeout=3600)
+    result = run(command, side.project, env=env, timeout=3600, check=not workers)
     wall = time.time() - started
     if result.returncode != 0:
-        error = first_error(result.stdout + "\n" + result.stderr)
-        if workers:
-            return {"fails": error}
-        sys.exit(f"{side.name}: {' '.join(command)} failed: {error}\n{result.stdout[-4000:]}")
+        return {"fails": first_error(result.output)}
     if workers:
         return {"wall_s": wall}
     steady = steady_state(json.loads(record_path.read_text())["starts"])
@@ -193,7 +187,7 @@ def main() -> None:
     # The server alone: each side names its own databases on it.
     server = urlsplit(os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER))._replace(path="")
     python = args.python if Path(args.python).is_file() else find_python(args.python)
-    # Every uv command below (tests.helpers' too, which pass our environment on) builds on
+    # Every uv command below (tools.projects' too, which pass our environment on) builds on
     # this one interpreter, so that the two sides differ in their code, not their Python.
     os.environ["UV_PYTHON"] = python
     os.environ["UV_PYTHON_DOWNLOADS"] = "never"
@@ -224,7 +218,7 @@ def main() -> None:
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
         },
-        "python": subprocess.check_output([python, "--version"], text=True).strip(),
+        "python": run([python, "--version"], Path.cwd()).output.strip(),
         "pytest": versions,
         "s3rius": S3RIUS_PACKAGE,
         "tests_per_run": cases,

@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import (
+from tools.projects import (
     REPO_ROOT,
-    check,
     project_env,
     query,
     remove_server_homes,
     render,
+    run,
     snapshot_template,
     sync,
     zero_setup_env,
@@ -86,7 +86,7 @@ def run_suite(
     if workers:
         command += ["-n", str(workers)]
     started = time.time()
-    check(command, project, env=run_env, timeout=3600)
+    run(command, project, env=run_env, timeout=3600)
     wall = time.time() - started
     result: dict[str, Any] = {"wall": wall, "cases": cases}
     if not workers:
@@ -104,7 +104,7 @@ def workload_floor(project: Path, cases: int, env: dict[str, str]) -> float:
     """Milliseconds per case of the workload run in a loop inside one test."""
     output = project / "floor.txt"
     run_env = env | {"BENCH_CASES": str(cases), "BENCH_OUT": str(output)}
-    check([*PYTEST, "tests/bench/test_workload_floor.py"], project, env=run_env)
+    run([*PYTEST, "tests/bench/test_workload_floor.py"], project, env=run_env)
     return float(output.read_text())
 
 
@@ -120,7 +120,7 @@ def embedded_server_runs(project: Path, cases: int, env: dict[str, str]) -> dict
 
 def wall_time(command: list[str], project: Path, env: dict[str, str]) -> float:
     started = time.time()
-    check(command, project, env=env, timeout=600)
+    run(command, project, env=env, timeout=600)
     return time.time() - started
 
 
@@ -141,16 +141,15 @@ def cpu_parallelism() -> float:
     """The work two CPU-bound processes side by side get done, against one alone: 2.0 where
     two cores are free, 1.0 where the machine only runs one at a time. It bounds what -n 2
     can gain."""
-    command = [sys.executable, "-c", BUSY_LOOP]
-    started = time.perf_counter()
-    subprocess.run(command, check=True)
-    alone = time.perf_counter() - started
-    started = time.perf_counter()
-    pair = [subprocess.Popen(command) for _ in range(2)]
-    for process in pair:
-        process.wait()
-    side_by_side = time.perf_counter() - started
-    return 2 * alone / side_by_side
+
+    def seconds(processes: int) -> float:
+        # Live processes, started together: they must run at the same time.
+        started = time.perf_counter()
+        running = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(processes)]
+        assert [process.wait() for process in running] == [0] * processes
+        return time.perf_counter() - started
+
+    return 2 * seconds(1) / seconds(2)
 
 
 def measure_round(project: Path, small: int, large: int, env: dict[str, str]) -> dict[str, Any]:

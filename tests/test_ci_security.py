@@ -5,14 +5,13 @@ release age), and GitLab's images name their versions."""
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, render
+from tests.helpers import REPO_ROOT, render, run
 from tests.variants import MATRIX
 
 ZIZMOR_VERSION = "1.32.0"  # the pin of the dev group, of the generated CI and pre-commit hook
@@ -53,10 +52,14 @@ def describe(finding: dict[str, Any]) -> str:
 
 def zizmor_findings(target: Path) -> list[str]:
     """zizmor's findings at its default persona, offline, on what CI audits (`zizmor .`)."""
-    command = ["zizmor", "--offline", "--no-progress", "--format", "json", "."]
-    result = subprocess.run(command, cwd=target, capture_output=True, text=True, check=False)
-    assert result.stdout.strip(), f"zizmor failed: {result.stderr}"
-    return [describe(finding) for finding in json.loads(result.stdout)]
+    # Quiet: its log (warnings aside) would come before the JSON in the output.
+    command = ["zizmor", "--offline", "--no-progress", "--quiet", "--format", "json", "."]
+    result = run(command, target, check=False)  # it exits non-zero when it finds something
+    try:
+        findings = json.loads(result.output)
+    except json.JSONDecodeError:
+        raise AssertionError(f"zizmor exited {result.returncode}:\n{result.tail()}") from None
+    return [describe(finding) for finding in findings]
 
 
 def github_files(project: Path) -> list[Path]:
@@ -169,8 +172,8 @@ def test_rendered_github_ci_passes_zizmor_and_pins_every_action(
 
 
 def test_zizmor_of_the_meta_suite_is_the_pinned_one() -> None:
-    result = subprocess.run(["zizmor", "--version"], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["zizmor", ZIZMOR_VERSION]
+    result = run(["zizmor", "--version"], REPO_ROOT)
+    assert result.output.split() == ["zizmor", ZIZMOR_VERSION]
 
 
 @pytest.mark.parametrize("answers", RENOVATE.values(), ids=RENOVATE.keys())

@@ -1,22 +1,17 @@
 """The documentation builds without a broken link, and its how-to works as written."""
 
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT, check, database_url, project_env, query
+from tests.helpers import REPO_ROOT, database_url, project_env, query, run
 
 FENCED_BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 TITLE = re.compile(r'title="([^"]+)"')
 
 
 def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
-    command = ["mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")]
-
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-
-    assert result.returncode == 0, result.stdout + result.stderr
+    run(["mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")], REPO_ROOT)
 
 
 def test_adding_a_model_works_as_the_how_to_says(render_project: Callable[..., Path]) -> None:
@@ -33,7 +28,7 @@ def test_adding_a_model_works_as_the_how_to_says(render_project: Callable[..., P
     try:
         for language, info, body in steps:
             if language == "diff":
-                check(
+                run(
                     ["patch", "-p1", "--forward", "--no-backup-if-mismatch"],
                     project,
                     env=env,
@@ -45,7 +40,7 @@ def test_adding_a_model_works_as_the_how_to_says(render_project: Callable[..., P
                 (project / title.group(1)).write_text(body)
             elif language == "bash":
                 for command in body.strip().splitlines():
-                    check(["bash", "-c", command], project, env=env)
+                    run(["bash", "-c", command], project, env=env)
     finally:
         query(project, "DROP DATABASE IF EXISTS meta_howto_dev", env)
 

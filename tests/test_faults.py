@@ -13,15 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (
-    check,
-    databases_named,
-    driver_dsn,
-    project_env,
-    query,
-    run,
-    wait_for,
-)
+from tests.helpers import UV_RUN, databases_named, driver_dsn, project_env, query, uv_run, wait_for
 
 SLOW_TEST = """
 import asyncio
@@ -71,17 +63,18 @@ def test_an_unreachable_server_stops_the_run_within_seconds(
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/meta_test"
     started = time.monotonic()
 
-    result = run(
-        ["uv", "run", "--no-sync", "pytest", *options],
+    result = uv_run(
         default_project,
-        project_env(TEST_DATABASE_URL=url),
+        "pytest",
+        *options,
+        env=project_env(TEST_DATABASE_URL=url),
         timeout=120,
+        check=False,
     )
 
     elapsed = time.monotonic() - started
-    output = result.stdout + result.stderr
-    assert result.returncode == 4, output
-    assert f"Cannot reach the PostgreSQL server at 127.0.0.1:{port}" in output
+    assert result.returncode == 4, result.output
+    assert f"Cannot reach the PostgreSQL server at 127.0.0.1:{port}" in result.output
     # The connect timeout is 5 s; asyncpg's own default would wait 60 s.
     assert elapsed < 20, f"took {elapsed:.1f} s"
 
@@ -93,7 +86,8 @@ def test_a_killed_run_leaves_databases_that_the_next_run_removes(
     env = project_env(database="meta_killed_test")
     slow_test = project / "tests" / "integration" / "test_slow.py"
     slow_test.write_text(SLOW_TEST)
-    command = ["uv", "run", "--no-sync", "pytest", "-q", "-n", "2", "-p", "no:randomly"]
+    command = [*UV_RUN, "pytest", "-q", "-n", "2", "-p", "no:randomly"]
+    # A live run, to kill mid-way with all its processes (a session of its own).
     killed = subprocess.Popen(command, cwd=project, env=env, start_new_session=True)
     try:
         wait_for(lambda: len(databases_named(project, "meta_killed_test_gw", env)) == 2, 120)
@@ -103,7 +97,7 @@ def test_a_killed_run_leaves_databases_that_the_next_run_removes(
     left_behind = databases_named(project, "meta_killed_test_gw", env)
     slow_test.unlink()
 
-    check(["uv", "run", "--no-sync", "pytest", "-q"], project, env=env)
+    uv_run(project, "pytest", "-q", env=env)
 
     # Each database carries the run's key: <base>_<worker>_<8 hex digits>.
     assert [re.sub("_[0-9a-f]{8}$", "_<run>", name) for name in left_behind] == [
@@ -115,10 +109,11 @@ def test_a_killed_run_leaves_databases_that_the_next_run_removes(
 
 def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Path) -> None:
     env = project_env(database="meta_template_test")
-    check(["uv", "run", "--no-sync", "pytest", "-q", "tests/unit"], default_project, env=env)
-    check(["uv", "run", "--no-sync", "pytest", "-q", "-k", "health"], default_project, env=env)
+    uv_run(default_project, "pytest", "-q", "tests/unit", env=env)
+    uv_run(default_project, "pytest", "-q", "-k", "health", env=env)
     template = driver_dsn(env, "meta_template_test_template")
     holder_command = [".venv/bin/python", "-c", HOLD_CONNECTION, template]
+    # A live process that holds its connection while the run goes on beside it.
     with subprocess.Popen(
         holder_command, cwd=default_project, stdout=subprocess.PIPE, text=True
     ) as holder:
@@ -126,13 +121,10 @@ def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Pat
         assert holder.stdout.readline().strip() == "connected"
         started = time.monotonic()
         try:
-            result = run(
-                ["uv", "run", "--no-sync", "pytest", "-q"], default_project, env, timeout=300
-            )
+            uv_run(default_project, "pytest", "-q", env=env, timeout=300)
         finally:
             holder.kill()
         elapsed = time.monotonic() - started
-    assert result.returncode == 0, result.stdout + result.stderr
     assert elapsed < 120, f"took {elapsed:.1f} s"
     sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'meta_template_test_template'"
     assert query(default_project, sql, env) == [[0]]
@@ -152,7 +144,7 @@ def test_a_run_killed_while_creating_a_database_leaves_nothing_behind(
         query(default_project, f'CREATE DATABASE "{name}"', env)
     query(default_project, f"COMMENT ON DATABASE \"{not_ours_with_a_run_name}\" IS 'mine'", env)
     try:
-        check(["uv", "run", "--no-sync", "pytest", "-q", "-k", "health"], default_project, env=env)
+        uv_run(default_project, "pytest", "-q", "-k", "health", env=env)
 
         remaining = databases_named(default_project, "meta_unmarked_test_", env)
         assert remaining == [not_ours_with_a_run_name, not_ours, "meta_unmarked_test_template"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import check, project_env, zero_setup_env
+from tests.helpers import project_env, run, uv_run, zero_setup_env
 from tests.variants import GATED
 
 STATIC_CHECKS = {
@@ -25,7 +25,7 @@ TEST_RUNS = {
 def test_static_checks_pass(
     gated_projects: Callable[[str], Path], variant: str, check_name: str
 ) -> None:
-    check(["uv", "run", "--no-sync", *STATIC_CHECKS[check_name]], gated_projects(variant))
+    uv_run(gated_projects(variant), *STATIC_CHECKS[check_name])
 
 
 @pytest.mark.parametrize("variant", GATED)
@@ -34,13 +34,13 @@ def test_test_suite_passes(
     gated_projects: Callable[[str], Path], variant: str, run_name: str
 ) -> None:
     # As a user runs them right after `copier copy`: nothing set up, the embedded server.
-    command = ["uv", "run", "--no-sync", "pytest", "-q", *TEST_RUNS[run_name]]
+    project = gated_projects(variant)
 
-    result = check(command, gated_projects(variant), env=zero_setup_env())
+    result = uv_run(project, "pytest", "-q", *TEST_RUNS[run_name], env=zero_setup_env())
 
-    assert " passed" in result.stdout
-    assert " failed" not in result.stdout
-    assert " error" not in result.stdout
+    assert " passed" in result.output
+    assert " failed" not in result.output
+    assert " error" not in result.output
 
 
 @pytest.mark.parametrize("variant", GATED)
@@ -49,7 +49,7 @@ def test_pre_commit_hooks_pass_on_a_fresh_render(
 ) -> None:
     project = gated_projects(variant)
     env = project_env(PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
-    check(["git", "init", "--quiet"], project, env=env)
-    check(["git", "add", "--all"], project, env=env)
+    run(["git", "init", "--quiet"], project, env=env)
+    run(["git", "add", "--all"], project, env=env)
 
-    check(["uv", "run", "--no-sync", "pre-commit", "run", "--all-files"], project, env=env)
+    uv_run(project, "pre-commit", "run", "--all-files", env=env)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.helpers import uv_run
 
 LEAKY_TESTS = {
     "task": (
@@ -53,8 +53,8 @@ def test_leak_fails_the_run(render_project: Callable[..., Path], leak: str) -> N
     project = render_project()
     (project / "tests" / "integration" / "test_leak.py").write_text(source)
 
-    pytest_command = ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:randomly"]
-    result = run([*pytest_command, "tests/integration/test_leak.py"], project)
+    leak = "tests/integration/test_leak.py"
+    result = uv_run(project, "pytest", "-q", "-p", "no:randomly", leak, check=False)
 
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert message in result.stdout, result.stdout
+    assert result.returncode == 1, result.output
+    assert message in result.output, result.output

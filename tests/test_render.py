@@ -5,7 +5,6 @@ their schemas, a Dockerfile that hadolint accepts, test shards only where asked,
 import ast
 import filecmp
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import render, snapshot_template
+from tests.helpers import render, run, snapshot_template
 from tests.variants import MATRIX
 
 SKIPPED_DIRECTORIES = {
@@ -71,11 +70,6 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "ruff", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-
-
 @pytest.mark.parametrize("answers", MATRIX.values(), ids=MATRIX.keys())
 def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[str, Any]) -> None:
     project = render(template, tmp_path / "my-service", **answers)
@@ -104,18 +98,12 @@ def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[s
         assert sharding == set(), f"test shards in {sharding}"
 
     for command in (["format", "--check", "."], ["check", "."]):
-        result = ruff(*command, cwd=project)
-        assert result.returncode == 0, result.stdout + result.stderr
+        run([sys.executable, "-m", "ruff", *command], project)
     for name, schema in SCHEMAS.items():
         if (project / name).is_file():
-            command = ["check-jsonschema", "--builtin-schema", schema, name]
-            result = subprocess.run(command, cwd=project, capture_output=True, text=True)
-            assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+            run(["check-jsonschema", "--builtin-schema", schema, name], project)
     if (project / "Dockerfile").is_file():
-        result = subprocess.run(
-            ["hadolint", "Dockerfile"], cwd=project, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+        run(["hadolint", "Dockerfile"], project)
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,10 @@
 """The template repository's own files: its CI workflow is valid."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, run
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 
@@ -14,6 +13,4 @@ WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 def test_workflow_matches_the_schema(workflow: Path) -> None:
     command = ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(workflow)]
 
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-
-    assert result.returncode == 0, result.stdout + result.stderr
+    run(command, REPO_ROOT)

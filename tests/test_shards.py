@@ -1,5 +1,6 @@
 """CI's test shards, run as the generated CI runs them: every test in exactly one shard."""
 
+import shlex
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.helpers import check, project_env, render
+from tests.helpers import UV_RUN, project_env, render, run
 
 # Tests of one name in several modules tie in pytest-split's ordering (by name, not node id),
 # and pytest-randomly shuffles the ties: only a seed shared by all shards keeps them apart.
@@ -56,8 +57,8 @@ def gitlab_shards(project: Path) -> list[Shard]:
 
 
 def collected(command: str, project: Path, env: dict[str, str]) -> list[str]:
-    result = check(["bash", "-c", f"{command} --collect-only -q"], project, env=env)
-    return [line for line in result.stdout.splitlines() if "::" in line]
+    result = run(["bash", "-c", f"{command} --collect-only -q"], project, env=env)
+    return [line for line in result.output.splitlines() if "::" in line]
 
 
 def test_every_test_runs_in_exactly_one_shard(
@@ -71,7 +72,7 @@ def test_every_test_runs_in_exactly_one_shard(
         (project / "tests" / "unit" / f"test_{module}.py").write_text(SAME_NAME)
     env = project_env(database="meta_shards_test")
     # A seed of its own, as any run without --randomly-seed gets.
-    everything = collected("uv run --no-sync pytest", project, env)
+    everything = collected(shlex.join([*UV_RUN, "pytest"]), project, env)
 
     for provider, shards in [("github", github_shards(project)), ("gitlab", gitlab_shards(gitlab))]:
         shares = [collected(command, project, env | variables) for command, variables in shards]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
-    check,
     connections_to_databases_named,
     databases_named,
     project_env,
     render,
     sync,
+    uv_run,
 )
 
 # META_STRESS_SIZE sets the number of write-heavy tests (default 200).
@@ -85,12 +85,12 @@ def stress_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_isolation_holds_under_write_heavy_load(stress_project: Path, options: list[str]) -> None:
     env = project_env(database="meta_stress_test")
 
-    result = check(["uv", "run", "--no-sync", "pytest", "-q", *options], stress_project, env=env)
+    result = uv_run(stress_project, "pytest", "-q", *options, env=env)
 
-    passed = re.search(r"(\d+) passed", result.stdout)
-    assert passed, result.stdout
+    passed = re.search(r"(\d+) passed", result.output)
+    assert passed, result.tail()
     assert int(passed.group(1)) > SIZE
-    assert not re.search(r"\d+ (failed|error)", result.stdout)
+    assert not re.search(r"\d+ (failed|error)", result.output)
     assert databases_named(stress_project, "meta_stress_test_", env) == [
         "meta_stress_test_template"
     ]

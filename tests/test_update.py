@@ -7,7 +7,6 @@ the template, so that every update below really has something to bring.
 
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import copier
 import pytest
 
-from tests.helpers import REPO_ROOT, snapshot_template
+from tests.helpers import REPO_ROOT, run, snapshot_template
 
 TEMPLATE_CHANGE = "Added by the next template release."
 OWN_ROUTE = """
@@ -28,9 +27,7 @@ GIT_IDENTITY = ["-c", "user.name=Meta Suite", "-c", "user.email=meta-suite@examp
 
 
 def git(*args: str, cwd: Path) -> str:
-    command = ["git", *GIT_IDENTITY, *args]
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
-    return result.stdout
+    return run(["git", *GIT_IDENTITY, *args], cwd).output
 
 
 def previous_release() -> tuple[str, str]:
@@ -39,15 +36,10 @@ def previous_release() -> tuple[str, str]:
     Taken from the newest `v*` tag; a clone without tags falls back on the commit that
     CHANGELOG.md records for each release.
     """
-    described = subprocess.run(
-        ["git", "describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    describe = ["git", "describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD"]
+    described = run(describe, REPO_ROOT, check=False)
     if described.returncode == 0:
-        tag = described.stdout.strip()
+        tag = described.output.strip()
         return tag, tag
     changelog = (REPO_ROOT / "CHANGELOG.md").read_text()
     found = re.search(r"^## (v[\w.]+) \(.*commit ([0-9a-f]{40})\)", changelog, re.MULTILINE)
@@ -75,13 +67,9 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Releases:
     repo = tmp_path_factory.mktemp("template-repo")
     previous, commit = previous_release()
     git("init", "--quiet", cwd=repo)
-    archive = subprocess.run(
-        ["git", "archive", commit, "copier.yml", "template"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    )
-    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive.stdout, check=True)
+    archive = tmp_path_factory.mktemp("release") / "release.tar"
+    git("archive", "--output", str(archive), commit, "copier.yml", "template", cwd=REPO_ROOT)
+    run(["tar", "-x", "-f", str(archive), "-C", str(repo)], repo)
     commit_all(repo, f"Release {previous}", tag=previous)
 
     (repo / "copier.yml").unlink()
@@ -190,9 +178,7 @@ def test_an_update_ends_with_the_steps_it_needs(releases: Releases, tmp_path: Pa
     project = copy(releases, tmp_path / "project", releases.current)
     command = [sys.executable, "-m", "copier", "update", "--defaults", "--vcs-ref", releases.next]
 
-    result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    result = run(command, project)
 
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "uv run alembic upgrade head" in output
-    assert "grep -rn '<<<<<<<' ." in output
+    assert "uv run alembic upgrade head" in result.output
+    assert "grep -rn '<<<<<<<' ." in result.output

@@ -1,0 +1,1 @@
+"""What the meta suite (tests/) and the benchmarks (bench/) share: see tools/projects.py."""
