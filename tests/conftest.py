@@ -12,7 +12,7 @@ from tests.helpers import (
     sync,
     template_local_server,
 )
-from tests.variants import GATED
+from tests.variants import GATED, MATRIX
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,6 +39,23 @@ def meta_server() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def matrix_projects(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """Render each variant of MATRIX once, on first use, for tests that only read it (a test
+    that changes its project renders one of its own)."""
+    projects: dict[str, Path] = {}
+
+    def get(variant: str) -> Path:
+        if variant not in projects:
+            destination = tmp_path_factory.mktemp(variant) / "my-service"
+            projects[variant] = render(template, destination, **MATRIX[variant])
+        return projects[variant]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,14 @@ release age), and GitLab's images name their versions."""
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, render, run
+from tests.helpers import REPO_ROOT, run
 from tests.variants import MATRIX
 
 ZIZMOR_VERSION = "1.32.0"  # the pin of the dev group, of the generated CI and pre-commit hook
@@ -138,11 +139,11 @@ def test_the_templates_own_workflows_pass_zizmor_and_pin_every_action() -> None:
     assert "uv run zizmor --offline ." in workflow
 
 
-@pytest.mark.parametrize("answers", GITHUB.values(), ids=GITHUB.keys())
+@pytest.mark.parametrize("variant", GITHUB)
 def test_rendered_github_ci_passes_zizmor_and_pins_every_action(
-    template: Path, tmp_path: Path, own_pins: Pins, answers: dict[str, Any]
+    matrix_projects: Callable[[str], Path], own_pins: Pins, variant: str
 ) -> None:
-    project = render(template, tmp_path / "my-service", **answers)
+    project = matrix_projects(variant)
     pins: Pins = {}
 
     check_github_security(project, pins)
@@ -176,11 +177,11 @@ def test_zizmor_of_the_meta_suite_is_the_pinned_one() -> None:
     assert result.output.split() == ["zizmor", ZIZMOR_VERSION]
 
 
-@pytest.mark.parametrize("answers", RENOVATE.values(), ids=RENOVATE.keys())
+@pytest.mark.parametrize("variant", RENOVATE)
 def test_renovate_waits_a_week_for_every_release(
-    template: Path, tmp_path: Path, answers: dict[str, Any]
+    matrix_projects: Callable[[str], Path], variant: str
 ) -> None:
-    project = render(template, tmp_path / "my-service", **answers)
+    project = matrix_projects(variant)
 
     config = json.loads((project / "renovate.json").read_text())
     age = AGE.match(config.get("minimumReleaseAge") or "")
@@ -192,11 +193,11 @@ def test_renovate_waits_a_week_for_every_release(
     assert "zizmor" not in (project / ".pre-commit-config.yaml").read_text()
 
 
-@pytest.mark.parametrize("answers", GITLAB.values(), ids=GITLAB.keys())
+@pytest.mark.parametrize("variant", GITLAB)
 def test_gitlab_images_name_their_versions(
-    template: Path, tmp_path: Path, answers: dict[str, Any]
+    matrix_projects: Callable[[str], Path], variant: str
 ) -> None:
-    project = render(template, tmp_path / "my-service", **answers)
+    project = matrix_projects(variant)
 
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     images = []

@@ -7,6 +7,7 @@ import filecmp
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,15 @@ SCHEMAS = {
     "renovate.json": "vendor.renovate",
     "compose.yaml": "vendor.compose-spec",
 }
+PARSERS: dict[str, Callable[[str], object]] = {
+    ".py": ast.parse,
+    ".toml": tomllib.loads,
+    ".yml": yaml.safe_load,
+    ".yaml": yaml.safe_load,
+}
+# No cache: the rendered projects are shared by the tests, and stay as rendered.
+RUFF = {"format": ["format", "--check", "--no-cache", "."], "lint": ["check", "--no-cache", "."]}
+DOCKER = [name for name, answers in MATRIX.items() if answers.get("docker", True)]  # the default
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -70,40 +80,106 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-@pytest.mark.parametrize("answers", MATRIX.values(), ids=MATRIX.keys())
-def test_variant_renders_cleanly(template: Path, tmp_path: Path, answers: dict[str, Any]) -> None:
-    project = render(template, tmp_path / "my-service", **answers)
-    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+def recorded_answers(project: Path) -> dict[str, Any]:
+    """The answers `project` was rendered with, defaults included."""
+    recorded: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return recorded
 
-    for name, expected in expected_files(recorded).items():
-        assert (project / name).is_file() == expected, f"{name} present: {not expected}"
-    sharding: set[str] = set()
+
+@pytest.mark.parametrize("variant", MATRIX)
+def test_the_variants_files_and_no_others_are_rendered(
+    matrix_projects: Callable[[str], Path], variant: str
+) -> None:
+    project = matrix_projects(variant)
+
+    wrong = [
+        f"{name}: {'missing' if expected else 'rendered'}"
+        for name, expected in expected_files(recorded_answers(project)).items()
+        if (project / name).is_file() != expected
+    ]
+
+    assert wrong == []
+
+
+@pytest.mark.parametrize("variant", MATRIX)
+def test_no_template_syntax_is_left(matrix_projects: Callable[[str], Path], variant: str) -> None:
+    project = matrix_projects(variant)
+    left = []
+
     for path in rendered_files(project):
-        text = path.read_text()
-        if SHARDING.search(text):
-            sharding.add(str(path.relative_to(project)))
-        assert not path.name.endswith(".jinja"), path
-        for marker in ("{{", "{%", "{#"):
-            assert marker not in GITHUB_EXPRESSION.sub("", text), f"{marker} left in {path}"
-        if path.suffix == ".py":
-            ast.parse(text, filename=str(path))
-        elif path.suffix == ".toml":
-            tomllib.loads(text)
-        elif path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load(text)
+        name = path.relative_to(project)
+        if path.name.endswith(".jinja"):
+            left.append(f"{name}: named .jinja")
+        text = GITHUB_EXPRESSION.sub("", path.read_text())
+        left += [f"{name}: {marker}" for marker in ("{{", "{%", "{#") if marker in text]
+
+    assert left == []
+
+
+@pytest.mark.parametrize("variant", MATRIX)
+def test_every_file_parses(matrix_projects: Callable[[str], Path], variant: str) -> None:
+    project = matrix_projects(variant)
+    errors = []
+
+    for path in rendered_files(project):
+        if parse := PARSERS.get(path.suffix):
+            try:
+                parse(path.read_text())
+            except (SyntaxError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+                errors.append(f"{path.relative_to(project)}: {exc}")
+
+    assert errors == []
+
+
+@pytest.mark.parametrize("variant", MATRIX)
+def test_test_shards_only_where_asked(matrix_projects: Callable[[str], Path], variant: str) -> None:
+    project = matrix_projects(variant)
+    recorded = recorded_answers(project)
+
+    sharding = {
+        str(path.relative_to(project))
+        for path in rendered_files(project)
+        if SHARDING.search(path.read_text())
+    }
+
     if recorded.get("test_shards", 1) > 1:
         ci_file = ".github/workflows/ci.yml" if recorded["ci"] == "github" else ".gitlab-ci.yml"
         assert {ci_file, "pyproject.toml", "README.md"} <= sharding, sharding
     else:
         assert sharding == set(), f"test shards in {sharding}"
 
-    for command in (["format", "--check", "."], ["check", "."]):
-        run([sys.executable, "-m", "ruff", *command], project)
+
+@pytest.mark.parametrize("variant", MATRIX)
+@pytest.mark.parametrize("command", RUFF)
+def test_ruff_passes(matrix_projects: Callable[[str], Path], variant: str, command: str) -> None:
+    run([sys.executable, "-m", "ruff", *RUFF[command]], matrix_projects(variant))
+
+
+@pytest.mark.parametrize("variant", MATRIX)
+def test_ci_and_compose_files_match_their_schemas(
+    matrix_projects: Callable[[str], Path], variant: str
+) -> None:
+    project = matrix_projects(variant)
+    files_by_schema: dict[str, list[str]] = {}
     for name, schema in SCHEMAS.items():
         if (project / name).is_file():
-            run(["check-jsonschema", "--builtin-schema", schema, name], project)
-    if (project / "Dockerfile").is_file():
-        run(["hadolint", "Dockerfile"], project)
+            files_by_schema.setdefault(schema, []).append(name)
+    assert files_by_schema, "no file to check"
+
+    results = [
+        run(["check-jsonschema", "--builtin-schema", schema, *names], project, check=False)
+        for schema, names in files_by_schema.items()
+    ]
+
+    failed = [result.tail() for result in results if result.returncode != 0]
+    assert failed == []
+
+
+@pytest.mark.parametrize("variant", DOCKER)
+def test_hadolint_accepts_the_dockerfile(
+    matrix_projects: Callable[[str], Path], variant: str
+) -> None:
+    run(["hadolint", "Dockerfile"], matrix_projects(variant))
 
 
 @pytest.mark.parametrize(
