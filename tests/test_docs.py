@@ -23,7 +23,7 @@ def test_adding_a_model_works_as_the_how_to_says(render_project: Callable[..., P
     env["DATABASE_URL"] = database_url(env, "meta_howto_dev")
     howto = (REPO_ROOT / "docs" / "howto" / "add-a-model.md").read_text()
     steps = FENCED_BLOCK.findall(howto)
-    assert [language for language, _, _ in steps].count("diff") >= 4
+    assert [language for language, _, _ in steps].count("diff") >= 1
 
     try:
         for language, info, body in steps:

@@ -88,7 +88,7 @@ def test_no_template_file_has_a_twin() -> None:
 
 def test_the_checks_see_branches_and_imports() -> None:
     # The counts above are only worth something if they find what they look for.
-    source = 'from x import {% if a %}b, {% endif %}c\n{%- if a %}\nimport d\n{%- else %}\n'
+    source = "from x import {% if a %}b, {% endif %}c\n{%- if a %}\nimport d\n{%- else %}\n"
 
     assert len(BRANCH_TAG.findall(source)) == 3
     assert [s for s in import_statements(source) if STATEMENT_TAG.search(s)] == [
