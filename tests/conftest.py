@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
+    find_python,
     remove_server_homes,
     render,
     snapshot_template,
@@ -67,8 +68,15 @@ def gated_projects(
 
     def get(variant: str) -> Path:
         if variant not in projects:
+            gate = GATED[variant]
+            options = ["--resolution", gate.resolution]
+            if gate.python:
+                interpreter = find_python(gate.python)
+                if interpreter is None:
+                    pytest.skip(f"no Python {gate.python} on this machine (uv, pyenv)")
+                options += ["--python", interpreter]
             destination = tmp_path_factory.mktemp(variant) / "my-service"
-            projects[variant] = sync(render(template, destination, **GATED[variant]))
+            projects[variant] = sync(render(template, destination, **gate.answers), *options)
         return projects[variant]
 
     yield get

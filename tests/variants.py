@@ -2,6 +2,7 @@
 
 import itertools
 import os
+from dataclasses import dataclass
 from typing import Any
 
 Answers = dict[str, Any]
@@ -28,14 +29,33 @@ MATRIX |= {
     "shards-gitlab": {"ci": "gitlab", "test_shards": 16, "python_version": "3.12"},
 }
 
-# Variants whose generated project passes its whole gate (format, lint, types, tests). Together
-# they cover every option that changes Python code; only Python 3.11 is installed here, so the
-# newer floors are checked by the render tests (ruff) and by the generated CI.
-GATED: dict[str, Answers] = {
-    "default": {},
-    "minimal": {"example_domain": False, "docker": False, "ci": "none"},
-    "jwt": {"auth": "jwt", "ci": "gitlab"},
-    "jwt-minimal": {"auth": "jwt", "example_domain": False, "docker": False, "ci": "none"},
+
+@dataclass(frozen=True)
+class Gate:
+    """A variant whose generated project passes its whole gate, and how it is installed."""
+
+    answers: Answers
+    # The interpreter's version; None: the one that runs the meta suite.
+    python: str | None = None
+    # uv's resolution: "lowest-direct" installs the lower bound of every direct dependency.
+    resolution: str = "highest"
+
+
+# Together they cover every option that changes Python code, the dependencies' lower bounds,
+# and every Python the template supports (where the machine has it; CI installs them all).
+GATED: dict[str, Gate] = {
+    "default": Gate({}),
+    "default-lowest": Gate({}, resolution="lowest-direct"),
+    "minimal": Gate({"example_domain": False, "docker": False, "ci": "none"}),
+    "jwt": Gate({"auth": "jwt", "ci": "gitlab"}),
+    "jwt-minimal": Gate({"auth": "jwt", "example_domain": False, "docker": False, "ci": "none"}),
+    # The lower bounds of what only some variants install: JWT's libraries and pytest-split.
+    "jwt-lowest": Gate(
+        {"auth": "jwt", "ci": "gitlab", "test_shards": 2}, resolution="lowest-direct"
+    ),
+} | {
+    f"python{version}": Gate({"python_version": version}, python=version)
+    for version in PYTHON_VERSIONS[1:]
 }
 # CI splits the gate across jobs: META_VARIANTS=default,jwt runs those two only.
 if selected := os.environ.get("META_VARIANTS"):

@@ -160,10 +160,24 @@ def uv_run(
     return run([*UV_RUN, *args], project, env=env, timeout=timeout, check=check)
 
 
-def sync(project: Path) -> Path:
-    """Install the generated project's environment (dependencies from the shared uv cache)."""
-    run(["uv", "sync", "--quiet"], project)
+def sync(project: Path, *options: str) -> Path:
+    """Install the generated project's environment (dependencies from the shared uv cache);
+    `options` go to `uv sync` (`--python`, `--resolution`)."""
+    run(["uv", "sync", "--quiet", *options], project)
     return project
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of Python `version` on this machine: one uv finds (on PATH, as CI's
+    setup-python puts them), or else pyenv's; None when there is none."""
+    found = run(["uv", "python", "find", version], Path.cwd(), check=False)
+    if found.returncode == 0:
+        return found.tail(1)
+    if shutil.which("pyenv"):
+        prefix = run(["pyenv", "prefix", version], Path.cwd(), check=False)
+        if prefix.returncode == 0:
+            return str(Path(prefix.tail(1)) / "bin" / f"python{version}")
+    return None
 
 
 # Prints the rows as JSON, on the last line of its output.
