@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from my_service.models import Base, User
-from tests.fixtures.factories import PostFactory, UserFactory, user_payload
+from tests.fixtures.factories import UserFactory, user_payload
+from tests.fixtures.post_factories import PostFactory
 
 
 async def committed_rows(engine: AsyncEngine) -> int:
