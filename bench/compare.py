@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from bench.run import BENCH_FILES, PYTEST, prepare_project, steady_state
-from tools.projects import project_env, run, sync
+from tools.projects import find_python, project_env, run, sync
 
 S3RIUS_PACKAGE = "fastapi-template==6.1.2"
 S3RIUS_NAME = "s3rius_service"  # its settings read environment variables prefixed S3RIUS_SERVICE_
@@ -56,17 +56,6 @@ class Side:
     env: dict[str, str]
     plugin: str  # the timing plugin, as a module for -p
     tests: str
-
-
-def find_python(version: str) -> str:
-    """An interpreter for `version`: uv's choice, else pyenv's (uv gives up on pyenv's shims
-    of versions that are installed but not selected)."""
-    for command in (["uv", "python", "find", version], ["pyenv", "prefix", version]):
-        found = run(command, Path.cwd(), check=False)
-        if found.returncode == 0:
-            path = Path(found.tail(1))  # the last line: anything else it says comes first
-            return str(path if path.is_file() else path / "bin" / "python")
-    sys.exit(f"No Python {version} found; pass --python with an interpreter's path.")
 
 
 def prepare_ours(workdir: Path, server: SplitResult) -> Side:
@@ -187,6 +176,8 @@ def main() -> None:
     # The server alone: each side names its own databases on it.
     server = urlsplit(os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER))._replace(path="")
     python = args.python if Path(args.python).is_file() else find_python(args.python)
+    if python is None:
+        sys.exit(f"No Python {args.python} found; pass --python with an interpreter's path.")
     # Every uv command below (tools.projects' too, which pass our environment on) builds on
     # this one interpreter, so that the two sides differ in their code, not their Python.
     os.environ["UV_PYTHON"] = python
