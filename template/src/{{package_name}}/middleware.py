@@ -1,0 +1,58 @@
+"""What wraps every request: its id, CORS, and a problem details answer for an unexpected error."""
+
+import logging
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI, Request, status
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import problem
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class UnexpectedErrors:
+    """Answers an exception nothing else handled with a 500 problem, without internals, and logs
+    it once (with the request's id). Starlette's own handler would re-raise it to the server,
+    which logs it again, and answer outside the request id's middleware."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("Unexpected error")
+            if started:  # too late for another answer: the server closes the connection
+                raise
+            response = problem(Request(scope), status.HTTP_500_INTERNAL_SERVER_ERROR)
+            await response(scope, receive, send)
+
+
+def add_middleware(app: FastAPI, settings: Settings) -> None:
+    # The last one added runs first: the request id wraps everything else.
+    app.add_middleware(UnexpectedErrors)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
+    # X-Request-ID from the client when it is a UUID (or 32 hex digits), else a new one; echoed
+    # in the response, and on every log line written while handling the request (logs.py).
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
