@@ -160,8 +160,8 @@ def service(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_pool(
     service: Path, tmp_path: Path, as_pid_1: bool
 ) -> None:
-    """As PID 1 (`pid-1`, in a PID namespace of its own, where the machine allows one) the server
-    runs as in its container; as a plain child process where it cannot."""
+    """As PID 1 of a PID namespace of its own (`pid-1`; skipped where the machine allows none),
+    the server runs as in its container; as a plain child process, it runs on every machine."""
     if as_pid_1 and (refusal := pid_namespace_refusal()):
         pytest.skip(refusal)
     command = dockerfile_command(service)
