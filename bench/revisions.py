@@ -9,28 +9,23 @@ round runs both, in alternating order. Prints the medians, their ranges and the 
 """
 
 import argparse
-import io
 import shutil
 import statistics
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
 from bench.run import BENCH_FILES, run_suite
-from tools.projects import REPO_ROOT, project_env, render, snapshot_template, sync
+from tools.projects import REPO_ROOT, project_env, render, run, snapshot_template, sync
 
 
 def template_at(revision: str, destination: Path) -> Path:
     """The questions and files of the template at `revision`, extracted to `destination`."""
-    archive = subprocess.run(
-        ["git", "archive", revision, "copier.yml", "template"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+    archive = destination.with_suffix(".tar")
+    run(["git", "archive", "--output", str(archive), revision, "copier.yml", "template"], REPO_ROOT)
+    with tarfile.open(archive) as tar:
         tar.extractall(destination, filter="data")
+    archive.unlink()
     return destination
 
 
