@@ -61,6 +61,7 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
     package = f"src/{answers['package_name']}"
     jwt = answers["auth"] == "jwt"
     domain = answers["example_domain"]
+    telemetry = answers["telemetry"]
     return {
         "Dockerfile": answers["docker"],
         ".dockerignore": answers["docker"],
@@ -89,6 +90,10 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
         "tests/integration/test_posts_api.py": domain,
         "tests/integration/test_moderation.py": domain,
         "tests/unit/test_post_service.py": domain,
+        f"{package}/telemetry.py": telemetry,
+        "tests/fixtures/telemetry.py": telemetry,
+        "tests/integration/test_telemetry.py": telemetry,
+        "tests/unit/test_span_export.py": telemetry,
     }
 
 
@@ -196,7 +201,7 @@ def test_hadolint_accepts_the_dockerfile(
 
 @pytest.mark.parametrize(
     "answers",
-    [MATRIX["jwt-domain-docker-github"], MATRIX["none-skeleton-nodocker-none"]],
+    [MATRIX["telemetry-jwt-domain"], MATRIX["none-skeleton-nodocker-none"]],
     ids=["everything", "nothing"],
 )
 def test_rendering_is_deterministic(

@@ -28,6 +28,17 @@ MATRIX |= {
     "shards-github": {"test_shards": 4},
     "shards-gitlab": {"ci": "gitlab", "test_shards": 16, "python_version": "3.12"},
 }
+# Telemetry adds files of its own and hooks in shared ones, which depend on the example domain
+# (the HTTP client) and meet JWT's in main.py: with everything, and with nothing else.
+MATRIX |= {
+    "telemetry-jwt-domain": {"telemetry": True, "auth": "jwt"},
+    "telemetry-skeleton": {
+        "telemetry": True,
+        "example_domain": False,
+        "docker": False,
+        "ci": "none",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -49,9 +60,12 @@ GATED: dict[str, Gate] = {
     "minimal": Gate({"example_domain": False, "docker": False, "ci": "none"}),
     "jwt": Gate({"auth": "jwt", "ci": "gitlab"}),
     "jwt-minimal": Gate({"auth": "jwt", "example_domain": False, "docker": False, "ci": "none"}),
-    # The lower bounds of what only some variants install: JWT's libraries and pytest-split.
+    "telemetry": Gate({"telemetry": True}),
+    # The lower bounds of what only some variants install: JWT's libraries, OpenTelemetry's and
+    # pytest-split.
     "jwt-lowest": Gate(
-        {"auth": "jwt", "ci": "gitlab", "test_shards": 2}, resolution="lowest-direct"
+        {"auth": "jwt", "ci": "gitlab", "test_shards": 2, "telemetry": True},
+        resolution="lowest-direct",
     ),
 } | {
     f"python{version}": Gate({"python_version": version}, python=version)
