@@ -78,6 +78,7 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
         "tests/fixtures/auth.py": jwt,
         "tests/integration/test_auth.py": jwt,
         "tests/unit/test_passwords.py": jwt,
+        "tests/unit/test_tokens.py": jwt,
         f"{package}/models/post.py": domain,
         f"{package}/schemas/post.py": domain,
         f"{package}/repositories/post.py": domain,
