@@ -16,7 +16,15 @@ import tempfile
 from pathlib import Path
 
 from bench.run import BENCH_FILES, run_suite
-from tools.projects import REPO_ROOT, project_env, render, run, snapshot_template, sync
+from tools.projects import (
+    REPO_ROOT,
+    find_python,
+    project_env,
+    render,
+    run,
+    snapshot_template,
+    sync,
+)
 
 
 def template_at(revision: str, destination: Path) -> Path:
@@ -29,8 +37,9 @@ def template_at(revision: str, destination: Path) -> Path:
     return destination
 
 
-def prepare(template: Path, workdir: Path) -> Path:
-    project = sync(render(template, workdir / "my-service"))
+def prepare(template: Path, workdir: Path, python: str | None) -> Path:
+    options = ["--python", python] if python else []
+    project = sync(render(template, workdir / "my-service"), *options)
     shutil.copytree(BENCH_FILES, project / "tests" / "bench")
     return project
 
@@ -40,6 +49,7 @@ def main() -> None:
     parser.add_argument("revision", help="the git revision to compare the working tree with")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--cases", type=int, default=300, help="tests per run")
+    parser.add_argument("--python", help="interpreter (version) of both projects")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-revisions-"))
@@ -49,7 +59,8 @@ def main() -> None:
         ("working tree", snapshot_template(Path(tempfile.mkdtemp(dir=workdir)))),
     ]:
         (workdir / name.replace(" ", "-")).mkdir()
-        sides[name] = prepare(template, workdir / name.replace(" ", "-"))
+        python = find_python(args.python) if args.python else None
+        sides[name] = prepare(template, workdir / name.replace(" ", "-"), python)
     env = project_env(database="bench_test")
 
     steady: dict[str, list[float]] = {name: [] for name in sides}
