@@ -2,17 +2,15 @@
 migrated by the previous release keeps its rows through an update, with each answer change
 that docs/updating.md supports, and ends with the schema of a fresh render."""
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import copier
 import pytest
 
-from tests.helpers import driver_dsn, project_env, query, run, sync, uv_run
+from tests.helpers import database_url, project_env, query, sync, uv_run
 from tests.test_update import Releases, assert_no_conflicts, commit_all, copy, releases, update
 from tests.variants import MATRIX
-from tools.projects import QUERY_SCRIPT
 
 __all__ = ["releases"]  # the fixture, shared with test_update.py
 
@@ -113,18 +111,11 @@ def database(env: dict[str, str], project: Path, name: str) -> dict[str, str]:
     """A new, empty database `name`, and the environment that points the service at it."""
     query(project, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", env)
     query(project, f"CREATE DATABASE {name}", env)
-    url = driver_dsn(env, name).replace("postgresql://", "postgresql+asyncpg://", 1)
-    return env | {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY}
-
-
-def rows(project: Path, env: dict[str, str], name: str, sql: str) -> list[list[object]]:
-    result = run([".venv/bin/python", "-c", QUERY_SCRIPT, driver_dsn(env, name), sql], project)
-    found: list[list[object]] = json.loads(result.tail(1))
-    return found
+    return env | {"DATABASE_URL": database_url(env, name), "SECRET_KEY": SECRET_KEY}
 
 
 def schema(project: Path, env: dict[str, str], name: str) -> dict[str, list[list[object]]]:
-    return {what: rows(project, env, name, sql) for what, sql in SCHEMA_QUERIES.items()}
+    return {what: query(project, sql, env, database=name) for what, sql in SCHEMA_QUERIES.items()}
 
 
 @pytest.mark.parametrize("answers", [{}, {"auth": "jwt"}], ids=["same-answers", "auth-jwt"])

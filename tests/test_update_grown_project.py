@@ -8,7 +8,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.helpers import driver_dsn, project_env, query, snapshot_template, sync, uv_run
+from tests.helpers import database_url, project_env, query, snapshot_template, sync, uv_run
 from tests.test_update import assert_no_conflicts, commit_all, git, update
 
 FIXTURE_CHANGE = "# The template's next release changed this fixture."
@@ -174,11 +174,7 @@ def test_a_grown_project_updates_cleanly(template_repo: Path, tmp_path: Path) ->
     env = project_env(database="meta_grown_test")
     query(project, "DROP DATABASE IF EXISTS meta_grown_dev WITH (FORCE)", env)
     query(project, "CREATE DATABASE meta_grown_dev", env)
-    dev = env | {
-        "DATABASE_URL": driver_dsn(env, "meta_grown_dev").replace(
-            "postgresql://", "postgresql+asyncpg://", 1
-        )
-    }
+    dev = env | {"DATABASE_URL": database_url(env, "meta_grown_dev")}
     try:
         grow(project, dev)
     finally:

@@ -208,9 +208,12 @@ def driver_dsn(env: dict[str, str], database: str) -> str:
     return database_url(env, database, scheme="postgresql")
 
 
-def query(project: Path, sql: str, env: dict[str, str]) -> list[list[Any]]:
-    """Rows of `sql` on the maintenance database of the test server, with the project's driver."""
-    dsn = driver_dsn(env, "postgres")
+def query(
+    project: Path, sql: str, env: dict[str, str], database: str = "postgres"
+) -> list[list[Any]]:
+    """Rows of `sql` on `database` (by default the maintenance one) of the test server, with
+    the project's driver."""
+    dsn = driver_dsn(env, database)
     result = run([".venv/bin/python", "-c", QUERY_SCRIPT, dsn, sql], project, env=env)
     try:
         rows: list[list[Any]] = json.loads(result.tail(1))
