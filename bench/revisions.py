@@ -1,11 +1,13 @@
-"""What a change of the template costs every test: the generated suite's steady-state cost per
-API test at another revision and in the working tree, measured in interleaved rounds.
+"""What a change of the template costs: the generated suite's steady-state cost per API test,
+and its start-up on the embedded server with its data kept (to the end of the first test), at
+another revision and in the working tree, measured in interleaved rounds.
 
     TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_test \\
         uv run python -m bench.revisions REV [--repeat 5] [--cases 300]
 
-Both sides run the benchmark's round-trip workload (bench/project) on the same server; each
-round runs both, in alternating order. Prints the medians, their ranges and the ratio.
+Both sides run the benchmark's round-trip workload (bench/project, each side its own revision's)
+on the same servers; each round runs both, in alternating order. Prints the medians, their
+ranges and the ratios.
 """
 
 import argparse
@@ -20,28 +22,42 @@ from tools.projects import (
     REPO_ROOT,
     find_python,
     project_env,
+    remove_server_homes,
     render,
     run,
     snapshot_template,
     sync,
+    zero_setup_env,
 )
 
 
 def template_at(revision: str, destination: Path) -> Path:
-    """The questions and files of the template at `revision`, extracted to `destination`."""
+    """The questions and files of the template, and the benchmark's files, at `revision`,
+    extracted to `destination`."""
     archive = destination.with_suffix(".tar")
-    run(["git", "archive", "--output", str(archive), revision, "copier.yml", "template"], REPO_ROOT)
+    paths = ["copier.yml", "template", "bench/project"]
+    run(["git", "archive", "--output", str(archive), revision, *paths], REPO_ROOT)
     with tarfile.open(archive) as tar:
         tar.extractall(destination, filter="data")
     archive.unlink()
     return destination
 
 
-def prepare(template: Path, workdir: Path, python: str | None) -> Path:
+def prepare(template: Path, bench_files: Path, workdir: Path, python: str | None) -> Path:
     options = ["--python", python] if python else []
     project = sync(render(template, workdir / "my-service"), *options)
-    shutil.copytree(BENCH_FILES, project / "tests" / "bench")
+    shutil.copytree(bench_files, project / "tests" / "bench")
     return project
+
+
+def report(title: str, figures: dict[str, list[float]], revision: str) -> None:
+    print(f"\n{title}:")
+    for name, values in figures.items():
+        print(
+            f"  {name:>14}: {statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+        )
+    old, new = (statistics.median(values) for values in figures.values())
+    print(f"  working tree / {revision}: {new / old:.3f}")
 
 
 def main() -> None:
@@ -53,33 +69,45 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-revisions-"))
+    old = template_at(args.revision, workdir / "old-template")
     sides = {}
-    for name, template in [
-        (args.revision, template_at(args.revision, workdir / "old-template")),
-        ("working tree", snapshot_template(Path(tempfile.mkdtemp(dir=workdir)))),
+    for name, template, bench_files in [
+        (args.revision, old, old / "bench" / "project"),
+        ("working tree", snapshot_template(Path(tempfile.mkdtemp(dir=workdir))), BENCH_FILES),
     ]:
         (workdir / name.replace(" ", "-")).mkdir()
         python = find_python(args.python) if args.python else None
-        sides[name] = prepare(template, workdir / name.replace(" ", "-"), python)
+        sides[name] = prepare(template, bench_files, workdir / name.replace(" ", "-"), python)
     env = project_env(database="bench_test")
+    embedded = zero_setup_env(BENCH_SAMPLE_EVERY="1000")
+    for project in sides.values():
+        run_suite(project, 20, env=embedded)  # the first run ever: initdb, migrating
 
     steady: dict[str, list[float]] = {name: [] for name in sides}
+    startup: dict[str, list[float]] = {name: [] for name in sides}
     for round_number in range(args.repeat):
         order = list(sides) if round_number % 2 == 0 else list(reversed(sides))
         for name in order:
             result = run_suite(sides[name], args.cases, env=env)
             steady[name].append(result["steady"] * 1000)
+            startup[name].append(run_suite(sides[name], 20, env=embedded)["startup"])
         print(
-            f"round {round_number + 1}: " + ", ".join(f"{n} {v[-1]:.2f}" for n, v in steady.items())
+            f"round {round_number + 1}: "
+            + ", ".join(f"{n} {steady[n][-1]:.2f} ms, {startup[n][-1]:.2f} s" for n in sides)
         )
 
-    print(f"\nSteady state, ms per API test ({args.repeat} rounds of {args.cases} tests):")
-    for name, values in steady.items():
-        print(
-            f"  {name:>14}: {statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
-        )
-    old, new = (statistics.median(values) for values in steady.values())
-    print(f"  working tree / {args.revision}: {new / old:.3f}")
+    report(
+        f"Steady state, ms per API test ({args.repeat} rounds of {args.cases} tests)",
+        steady,
+        args.revision,
+    )
+    report(
+        "Start-up to the end of the first test, s, embedded server, data kept",
+        startup,
+        args.revision,
+    )
+    for project in sides.values():
+        remove_server_homes(project)
     shutil.rmtree(workdir)
 
 

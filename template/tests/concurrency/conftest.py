@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.fixtures.database import clone_template, drop_checking_for_leaks
+from tests.fixtures.janitor import run_databases
+from tests.fixtures.templates import clone_template, drop_checking_for_leaks
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +20,11 @@ async def committed_engine(
     worker_database_url: URL, postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[AsyncEngine]:
     """An engine on a database of this module's own, where transactions commit for real."""
-    url = await clone_template(postgres_server_url, f"committed_{worker_id}", run_id)
+    async with run_databases(postgres_server_url, run_id) as databases:
+        url = await clone_template(databases, f"committed_{worker_id}")
     engine = create_async_engine(url)
     yield engine
     await engine.dispose()
     assert url.database is not None
-    await drop_checking_for_leaks(postgres_server_url, run_id, url.database)
+    async with run_databases(postgres_server_url, run_id) as databases:
+        await drop_checking_for_leaks(databases, url.database)

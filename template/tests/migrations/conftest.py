@@ -13,9 +13,9 @@ from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.fixtures.database import drop_checking_for_leaks, janitor_for
-from tests.fixtures.janitor import admin_connection
+from tests.fixtures.janitor import run_databases
 from tests.fixtures.migrating import alembic_config as make_alembic_config
+from tests.fixtures.templates import drop_checking_for_leaks
 
 # pytest-alembic's plugin is not loaded (see pyproject.toml): its runner fixture comes from here.
 __all__ = ["alembic_runner"]
@@ -30,12 +30,12 @@ def alembic_config() -> Config:
 async def scratch_database_url(
     postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[URL]:
-    async with admin_connection(postgres_server_url) as admin:
-        databases = janitor_for(admin, postgres_server_url, run_id)
+    async with run_databases(postgres_server_url, run_id) as databases:
         name = databases.name_for(f"migrations_{worker_id}")
         await databases.create(name, template="template0")
     yield postgres_server_url.set(database=name)
-    await drop_checking_for_leaks(postgres_server_url, run_id, name)
+    async with run_databases(postgres_server_url, run_id) as databases:
+        await drop_checking_for_leaks(databases, name)
 
 
 @pytest.fixture
