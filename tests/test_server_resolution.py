@@ -301,6 +301,22 @@ def test_without_any_way_the_run_stops_at_once_naming_every_way(
     assert elapsed < 10 + 5, f"took {elapsed:.1f} s"
 
 
+def test_a_run_without_database_tests_needs_no_server_and_leaves_none(
+    default_project: Path, tmp_path: Path
+) -> None:
+    # The server starts in the background from the start of every run (startup.py), before
+    # pytest knows which tests need one: a server that cannot start concerns only those.
+    (tmp_path / "no_wheel.py").write_text(NO_WHEEL_PLUGIN)
+    env = zero_setup_env(PYTHONPATH=str(tmp_path), TEST_POSTGRES="embedded")
+
+    without = uv_run(default_project, "pytest", "-q", "-p", "no_wheel", "tests/unit", env=env)
+    with_one = uv_run(default_project, "pytest", "-q", "tests/unit", env=zero_setup_env())
+
+    assert " passed" in without.output
+    assert " passed" in with_one.output
+    assert server_processes(default_project) == [], "the server outlived the run"
+
+
 @pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine on this machine")
 def test_a_throwaway_container_runs_the_whole_suite(default_project: Path) -> None:
     env = zero_setup_env(TEST_POSTGRES="docker")
