@@ -61,6 +61,9 @@ GATED: dict[str, Gate] = {
     "jwt": Gate({"auth": "jwt", "ci": "gitlab"}),
     "jwt-minimal": Gate({"auth": "jwt", "example_domain": False, "docker": False, "ci": "none"}),
     "telemetry": Gate({"telemetry": True}),
+    "telemetry-skeleton": Gate(
+        {"telemetry": True, "example_domain": False, "docker": False, "ci": "none"}
+    ),
     # The lower bounds of what only some variants install: JWT's libraries, OpenTelemetry's and
     # pytest-split.
     "jwt-lowest": Gate(
