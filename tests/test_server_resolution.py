@@ -73,6 +73,20 @@ async def test_slow(client: AsyncClient) -> None:
     await asyncio.sleep(120)
 """
 
+# The start's thread must be gone by the time the tests run: a process that forks while another
+# thread runs gets a DeprecationWarning (Python 3.12 and 3.13), an error under the project's
+# filterwarnings.
+ONE_THREAD_TEST = """
+import threading
+
+from httpx import AsyncClient
+
+
+async def test_only_the_main_thread_runs(client: AsyncClient) -> None:
+    assert (await client.get("/health")).status_code == 200
+    assert [thread.name for thread in threading.enumerate()] == ["MainThread"]
+"""
+
 
 def modes_above(*paths: Path) -> dict[Path, int]:
     """The permission bits of every folder above `paths`: a run must not change them."""
@@ -315,6 +329,17 @@ def test_a_run_without_database_tests_needs_no_server_and_leaves_none(
     assert " passed" in without.output
     assert " passed" in with_one.output
     assert server_processes(default_project) == [], "the server outlived the run"
+
+
+def test_the_tests_run_with_no_thread_of_the_start_left(default_project: Path) -> None:
+    test_file = default_project / "tests" / "integration" / "test_threads.py"
+    test_file.write_text(ONE_THREAD_TEST)
+    try:
+        result = uv_run(default_project, "pytest", "-q", str(test_file), env=zero_setup_env())
+    finally:
+        test_file.unlink()
+
+    assert "1 passed" in result.output
 
 
 @pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine on this machine")
