@@ -70,14 +70,15 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-revisions-"))
     old = template_at(args.revision, workdir / "old-template")
+    python = find_python(args.python) if args.python else None
     sides = {}
     for name, template, bench_files in [
         (args.revision, old, old / "bench" / "project"),
         ("working tree", snapshot_template(Path(tempfile.mkdtemp(dir=workdir))), BENCH_FILES),
     ]:
-        (workdir / name.replace(" ", "-")).mkdir()
-        python = find_python(args.python) if args.python else None
-        sides[name] = prepare(template, bench_files, workdir / name.replace(" ", "-"), python)
+        side = workdir / name.replace(" ", "-")
+        side.mkdir()
+        sides[name] = prepare(template, bench_files, side, python)
     env = project_env(database="bench_test")
     embedded = zero_setup_env(BENCH_SAMPLE_EVERY="1000")
     for project in sides.values():
