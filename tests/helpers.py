@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from template.tests.fixtures.servers.local import server_home
 from tools.projects import (
     NO_DOCKER,
     REPO_ROOT,
@@ -29,7 +30,6 @@ from tools.projects import (
     server_homes,
     snapshot_template,
     sync,
-    template_local_server,
     uv_run,
     zero_setup_env,
 )
@@ -55,11 +55,11 @@ __all__ = [
     "remove_server_homes",
     "render",
     "run",
+    "server_home",
     "server_homes",
     "server_processes",
     "snapshot_template",
     "sync",
-    "template_local_server",
     "unprivileged_env",
     "unprivileged_user",
     "uv_run",
@@ -127,7 +127,7 @@ def server_processes(project: Path, wait: float = 10) -> list[str]:
     """The live servers of `project` (found by their data folder) after up to `wait` seconds:
     a server's last processes exit a moment after `pg_ctl stop` returns. Zombies are left out:
     dead, they only wait for a parent (in a container without an init, nobody reaps them)."""
-    home_name = template_local_server().server_home("", project).name
+    home_name = server_home("", project).name
     deadline = time.monotonic() + wait
     while True:
         found = run(["ps", "-eo", "stat=,args="], REPO_ROOT)
