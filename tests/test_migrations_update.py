@@ -41,7 +41,8 @@ async def main() -> None:
 asyncio.run(main())
 """
 
-# Reads them back through the updated service: a missing column would answer 500 here.
+# Reads them back through the updated service: a missing column would answer 500 here. (The
+# API shows no email to an anonymous caller: the test reads those from the database.)
 READ_ROWS = """
 import asyncio
 from asgi_lifespan import LifespanManager
@@ -56,7 +57,7 @@ async def main() -> None:
         users = await api.get("/api/v1/users")
         posts = await api.get("/api/v1/posts")
     assert users.status_code == posts.status_code == 200, (users.text, posts.text)
-    print(sorted(user["email"] for user in users.json()["items"]), posts.json()["total"])
+    print(users.json()["total"], posts.json()["total"])
 
 
 asyncio.run(main())
@@ -136,7 +137,9 @@ def test_a_deployed_database_survives_the_update(
 
     # The rows are still there, and the updated service reads them.
     read = uv_run(project, "python", "-c", READ_ROWS, env=deployed)
-    assert read.tail(1) == "['ada@example.com', 'grace@example.com'] 1"
+    assert read.tail(1) == "2 1"
+    emails = query(project, "SELECT email FROM users ORDER BY 1", env, database="meta_deployed")
+    assert emails == [["ada@example.com"], ["grace@example.com"]]
     # The schema is the one a fresh render's migrations build from nothing.
     fresh = copy(releases, tmp_path / "fresh", releases.current, **answers)
     assert revisions(project) == revisions(fresh)

@@ -87,3 +87,6 @@ def test_copy_ends_with_the_next_steps(template: Path, tmp_path: Path, auth: str
     assert f"cd {destination}" in result.output
     assert "uv run pytest" in result.output
     assert ("SECRET_KEY" in result.output) == (auth == "jwt")
+    # Without authentication, the message says so, and how to add it.
+    assert ("Every endpoint is anonymous" in result.output) == (auth == "none")
+    assert ("copier update --defaults --data auth=jwt" in result.output) == (auth == "none")

@@ -74,7 +74,7 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
         f"{package}/security.py": jwt,
         f"{package}/schemas/auth.py": jwt,
         f"{package}/api/auth.py": jwt,
-        "migrations/versions/20261130_0002_add_user_passwords.py": jwt,
+        "migrations/versions/20261204_0003_add_user_passwords.py": jwt,
         "tests/fixtures/auth.py": jwt,
         "tests/integration/test_auth.py": jwt,
         "tests/unit/test_passwords.py": jwt,

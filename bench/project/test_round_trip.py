@@ -16,4 +16,4 @@ async def test_round_trip(bench_client: AsyncClient, case: int) -> None:
     fetched = await bench_client.get(f"/api/v1/users/{created.json()['id']}")
 
     assert created.status_code == 201
-    assert fetched.json()["email"] == body["email"]
+    assert fetched.json()["full_name"] == body["full_name"]

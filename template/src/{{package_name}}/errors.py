@@ -136,6 +136,9 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     schemas |= {"Problem": PROBLEM_SCHEMA, "ValidationProblem": VALIDATION_PROBLEM_SCHEMA}
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
+            if "requestBody" in operation:  # bounded in size by middleware.BodySizeLimit
+                too_large = {"description": "The request body is too large"}
+                operation["responses"].setdefault("413", too_large)
             for code, response in operation.get("responses", {}).items():
                 if code[0] in "45":
                     name = "ValidationProblem" if code == "422" else "Problem"

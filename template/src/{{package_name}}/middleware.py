@@ -1,9 +1,12 @@
-"""What wraps every request: its id, CORS, and a problem details answer for an unexpected error."""
+"""What wraps every request: its id, CORS, a bound on its body's size, and a problem details
+answer for an unexpected error."""
 
 import logging
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI, Request, status
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,8 +45,51 @@ class UnexpectedErrors:
             await response(scope, receive, send)
 
 
+class BodyTooLargeError(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"The request body is over {max_bytes} bytes"
+        )
+
+
+class BodySizeLimit:
+    """Answers 413 for a request body over `max_bytes`, without reading it whole: at once when
+    its Content-Length says so, else as soon as the bytes received pass the limit (a chunked
+    body declares no length, and a declared one may lie). Bodies are then read whole, and
+    parsed, only up to the limit: this bounds the memory and time one request takes."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            error = BodyTooLargeError(self.max_bytes)
+            response = problem(Request(scope), error.status_code, error.detail)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # An HTTPException: FastAPI lets it through as it reads the body, and the error
+                # handlers answer it as problem details.
+                raise BodyTooLargeError(self.max_bytes)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
 def add_middleware(app: FastAPI, settings: Settings) -> None:
     # The last one added runs first: the request id wraps everything else.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(UnexpectedErrors)
     if settings.cors_origins:
         app.add_middleware(
