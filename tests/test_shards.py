@@ -236,7 +236,8 @@ def test_the_coverage_job_combines_every_shard_before_it_gates(
         gitlab = render(template, tmp_path / "gitlab", ci="gitlab", test_shards=2)
         result = run_gitlab_coverage(project, gitlab, artifacts, env)
 
-    combined = re.findall(r"^Combined data file (\S+)", result.output, re.MULTILINE)
-    assert len(combined) == 2, result.tail()
+    combined = re.search(r"^Combined (?P<count>\d+) files", result.output, re.MULTILINE)
+    assert combined, result.tail()
+    assert int(combined["count"]) == 2, result.tail()
     assert re.search(r"^TOTAL\s", result.output, re.MULTILINE), result.tail()
     assert result.returncode == 0, result.tail()
