@@ -18,6 +18,7 @@ median of the rounds, with their range.
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import sys
@@ -48,10 +49,24 @@ SIZES = (200, 2000)
 DISTRIBUTIONS = ("load", "worksteal")
 
 
-def seconds(command: list[str], project: Path, env: dict[str, str]) -> float:
+def seconds(command: list[str], project: Path, env: dict[str, str]) -> tuple[float, float]:
+    """The wall time of `command`, and the processor time of its processes: on a machine that
+    others load, the second tells an overhead of the process's own apart from waiting."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run(command, project, env=env, timeout=1200)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def import_time(project: Path, env: dict[str, str]) -> float:
+    """Seconds that importing pytest-cov's plugin takes once pytest is imported (what `-p`
+    adds to every run's imports), as `python -X importtime` reports it."""
+    command = [".venv/bin/python", "-X", "importtime", "-c", "import pytest, pytest_cov.plugin"]
+    output = run(command, project, env=env).output
+    line = next(line for line in output.splitlines() if line.endswith("| pytest_cov.plugin"))
+    return int(line.split("|")[1]) / 1e6
 
 
 def addopts_with_and_without_the_plugin(project: Path) -> tuple[list[str], list[str]]:
@@ -109,24 +124,28 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     def record(name: str, value: float) -> None:
         samples.setdefault(name, []).append(value)
 
+    def record_times(name: str, times: tuple[float, float]) -> None:
+        record(name, times[0])
+        record(f"{name}_cpu", times[1])
+
     for number in range(args.repeat):
         flip = number % 2 == 1
+        record("plugin_import", import_time(first, embedded))
         for arm in reversed(("with", "without")) if flip else ("with", "without"):
             options = with_plugin if arm == "with" else without_plugin
-            record(
-                f"one_test_{arm}_plugin", seconds([*PYTEST, *options, ONE_TEST], first, embedded)
-            )
+            times = seconds([*PYTEST, *options, ONE_TEST], first, embedded)
+            record_times(f"one_test_{arm}_plugin", times)
         for version, project in projects.items():
             for arm in reversed(("off", "on")) if flip else ("off", "on"):
                 command = [*SUITE, "--cov"] if arm == "on" else SUITE
-                record(f"suite_{version}_coverage_{arm}", seconds(command, project, embedded))
+                record_times(f"suite_{version}_coverage_{arm}", seconds(command, project, embedded))
         for distribution in reversed(DISTRIBUTIONS) if flip else DISTRIBUTIONS:
             options = ["--dist", distribution]
             for cases in SIZES:
                 result = run_suite(first, cases, workers=2, options=options, env=configured)
                 record(f"round_trip_{cases}_{distribution}", result["wall"])
             command = [*SUITE, "-n", "2", *options]
-            record(f"suite_n2_{distribution}", seconds(command, first, embedded))
+            record(f"suite_n2_{distribution}", seconds(command, first, embedded)[0])
         print(f"round {number + 1} of {args.repeat} done", flush=True)
 
     results: dict[str, Any] = {
@@ -148,33 +167,42 @@ def seconds_text(figure: dict[str, float]) -> str:
     return f"{figure['median']:.2f} s ({figure['min']:.2f}-{figure['max']:.2f})"
 
 
+def compared(figures: dict[str, Any], numerator: str, denominator: str) -> str:
+    return (
+        f"{seconds_text(figures[numerator])} / {seconds_text(figures[denominator])}: "
+        f"{ratio(figures, numerator, denominator):.3f}x"
+    )
+
+
 def print_table(results: dict[str, Any]) -> None:
     figures = results["figures"]
+    imported = {key: value * 1000 for key, value in figures["plugin_import"].items()}
     rows = [
         (
-            "one test by name, pytest-cov registered / not",
-            f"{seconds_text(figures['one_test_with_plugin'])} / "
-            f"{seconds_text(figures['one_test_without_plugin'])}: "
-            f"{ratio(figures, 'one_test_with_plugin', 'one_test_without_plugin'):.3f}x",
+            "importing pytest-cov's plugin, after pytest",
+            f"{imported['median']:.2f} ms ({imported['min']:.2f}-{imported['max']:.2f})",
         )
     ]
-    for version, core_name in results["cores"].items():
-        on, off = f"suite_{version}_coverage_on", f"suite_{version}_coverage_off"
+    for kind, what in (("", "wall"), ("_cpu", "processor")):
         rows.append(
             (
-                f"the suite on Python {version}, --cov ({core_name}) / without",
-                f"{seconds_text(figures[on])} / {seconds_text(figures[off])}: "
-                f"{ratio(figures, on, off):.2f}x",
+                f"one test by name, {what} time, pytest-cov registered / not",
+                compared(figures, f"one_test_with_plugin{kind}", f"one_test_without_plugin{kind}"),
             )
         )
+    for version, core_name in results["cores"].items():
+        for kind, what in (("", "wall"), ("_cpu", "processor")):
+            on, off = f"suite_{version}_coverage_on{kind}", f"suite_{version}_coverage_off{kind}"
+            rows.append(
+                (
+                    f"the suite on Python {version}, {what} time, --cov ({core_name}) / without",
+                    compared(figures, on, off),
+                )
+            )
     for what in [f"round_trip_{cases}" for cases in SIZES] + ["suite_n2"]:
         load, steal = f"{what}_load", f"{what}_worksteal"
         rows.append(
-            (
-                f"{what.replace('_', ' ')}, -n 2: worksteal / load",
-                f"{seconds_text(figures[steal])} / {seconds_text(figures[load])}: "
-                f"{ratio(figures, steal, load):.3f}x",
-            )
+            (f"{what.replace('_', ' ')}, -n 2: worksteal / load", compared(figures, steal, load))
         )
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
