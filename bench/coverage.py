@@ -217,16 +217,19 @@ def plot(results: dict[str, Any]) -> None:
 
     figures = results["figures"]
     versions = list(results["cores"])
-    figure, axes = plt.subplots(figsize=(6, 3.5))
+    figure, panels = plt.subplots(1, 2, figsize=(10, 3.5))
     width = 0.38
-    for offset, arm, colour in ((-width / 2, "off", "#999"), (width / 2, "on", "#2a7")):
-        medians = [figures[f"suite_{version}_coverage_{arm}"]["median"] for version in versions]
-        positions = [index + offset for index in range(len(versions))]
-        axes.bar(positions, medians, width, color=colour, label=f"coverage {arm}")
-    axes.set_xticks(range(len(versions)), [f"Python {version}" for version in versions])
-    axes.set_ylabel("the generated suite, serially (s)")
-    axes.set_title("pytest --cov (branches, greenlet) against pytest")
-    axes.legend()
+    for panel, kind, what in zip(panels, ("", "_cpu"), ("wall", "processor"), strict=True):
+        for offset, arm, colour in ((-width / 2, "off", "#999"), (width / 2, "on", "#2a7")):
+            medians = [
+                figures[f"suite_{version}_coverage_{arm}{kind}"]["median"] for version in versions
+            ]
+            positions = [index + offset for index in range(len(versions))]
+            panel.bar(positions, medians, width, color=colour, label=f"coverage {arm}")
+        panel.set_xticks(range(len(versions)), [f"Python {version}" for version in versions])
+        panel.set_ylabel(f"{what} time (s)")
+        panel.set_title(f"The generated suite, serially: {what} time")
+        panel.legend()
     figure.tight_layout()
     figure.savefig(PLOT, dpi=100)
 
