@@ -1,5 +1,6 @@
 """What a change of the template costs: the generated suite's steady-state cost per API test,
-and its start-up on the embedded server with its data kept (to the end of the first test), at
+its start-up on the embedded server with its data kept (to the end of the first test), and the
+inner loop (one test by name, the generated suite serially, as bench/run.py times them), at
 another revision and in the working tree, measured in interleaved rounds.
 
     TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_test \\
@@ -17,7 +18,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from bench.run import BENCH_FILES, run_suite
+from bench.run import BENCH_FILES, developer_runs, run_suite
 from tools.projects import (
     REPO_ROOT,
     find_python,
@@ -86,12 +87,17 @@ def main() -> None:
 
     steady: dict[str, list[float]] = {name: [] for name in sides}
     startup: dict[str, list[float]] = {name: [] for name in sides}
+    one_test: dict[str, list[float]] = {name: [] for name in sides}
+    suite: dict[str, list[float]] = {name: [] for name in sides}
     for round_number in range(args.repeat):
         order = list(sides) if round_number % 2 == 0 else list(reversed(sides))
         for name in order:
             result = run_suite(sides[name], args.cases, env=env)
             steady[name].append(result["steady"] * 1000)
             startup[name].append(run_suite(sides[name], 20, env=embedded)["startup"])
+            inner_loop = developer_runs(sides[name])
+            one_test[name].append(inner_loop["one_test"])
+            suite[name].append(inner_loop["suite"])
         print(
             f"round {round_number + 1}: "
             + ", ".join(f"{n} {steady[n][-1]:.2f} ms, {startup[n][-1]:.2f} s" for n in sides)
@@ -107,6 +113,8 @@ def main() -> None:
         startup,
         args.revision,
     )
+    report("One test by name, s, embedded server, data kept", one_test, args.revision)
+    report("The generated suite, serially, s, embedded server, data kept", suite, args.revision)
     for project in sides.values():
         remove_server_homes(project)
     shutil.rmtree(workdir)

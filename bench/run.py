@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,11 @@ def run_suite(
     *,
     strategy: str = "savepoint",
     workers: int = 0,
+    options: Sequence[str] = (),
     env: dict[str, str],
 ) -> dict[str, Any]:
-    """Run the round-trip workload once; return wall time and the per-test record."""
+    """Run the round-trip workload once, with pytest's `options`; return wall time and the
+    per-test record."""
     records = Path(tempfile.mkdtemp(dir=project.parent))
     record_path = records / "record.json"
     run_env = env | {"BENCH_CASES": str(cases), "BENCH_STRATEGY": strategy}
@@ -85,6 +88,7 @@ def run_suite(
     command = [*PYTEST, "-p", "tests.bench.timing_plugin", "tests/bench/test_round_trip.py"]
     if workers:
         command += ["-n", str(workers)]
+    command += options
     started = time.time()
     run(command, project, env=run_env, timeout=3600)
     wall = time.time() - started
