@@ -52,6 +52,11 @@ def template_local_server() -> ModuleType:
     The meta suite runs its projects on the same kind of server they would start themselves,
     and finds where they keep it.
     """
+    return template_servers_module("local")
+
+
+def template_servers_module(submodule: str) -> ModuleType:
+    """A module of the template's servers package (template/tests/fixtures/servers/)."""
     name = "template_servers"
     package = REPO_ROOT / "template" / "tests" / "fixtures" / "servers"
     if name not in sys.modules:
@@ -62,7 +67,7 @@ def template_local_server() -> ModuleType:
         assert spec.loader is not None
         sys.modules[name] = module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.local")
+    return importlib.import_module(f"{name}.{submodule}")
 
 
 # Where no Docker engine may answer: the embedded server must not depend on one.

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds a stand-in for the official PostgreSQL image that the generated projects' container
-# tests start (IMAGE in template/tests/fixtures/servers/container.py), for a Docker engine
-# that can reach no registry, as on the template's own CI machine (.ci/run builds it there):
-# the same PostgreSQL major version from Debian's packages, on a minimal Debian made with
-# debootstrap, with an entrypoint that honours the official image's contract
-# (docker-entrypoint.sh), tagged with the official image's name.
+# Makes sure the Docker engine has the official PostgreSQL image that the generated projects'
+# container tests start (IMAGE in template/tests/fixtures/servers/container.py): pulled where a
+# registry answers, else built here as a stand-in, as on the template's own CI machine
+# (.ci/run runs this there): the same PostgreSQL major version from Debian's packages, on a
+# minimal Debian made with debootstrap, with an entrypoint that honours the official image's
+# contract (docker-entrypoint.sh), tagged with the official image's name.
 #
-#   tools/postgres-image/build.sh      # as root, with debootstrap and a Docker engine
+#   tools/postgres-image/build.sh      # building needs root, debootstrap and Debian's mirror
 #
 # It does nothing when the image is there already: built by this same recipe (its label holds
 # the recipe's hash), or the real one (it has no such label), which it never replaces.
@@ -29,8 +29,13 @@ if built=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}"
     case $built in
         "$recipe") echo "$image: the stand-in of this recipe ($recipe) is there"; exit 0 ;;
         "" | "<no value>") echo "$image: the real image is there, kept"; exit 0 ;;
-        *) echo "$image: a stand-in of another recipe ($built), replaced" ;;
+        *) echo "$image: a stand-in of another recipe ($built), replaced"
+           old=$(docker image inspect --format '{{ .Id }}' "$image") ;;
     esac
+fi
+if docker pull --quiet "$image" > /dev/null 2>&1; then
+    echo "$image: pulled the real image"
+    exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
     echo "build.sh: debootstrap needs root" >&2
@@ -87,4 +92,7 @@ if [ "${encoding:-}" != UTF8 ]; then
 fi
 docker rm --force --volumes "$container" > /dev/null
 docker tag "$id" "$image"
+if [ -n "${old:-}" ]; then
+    docker rmi "$old" > /dev/null 2>&1 || true  # unless a container still uses it
+fi
 echo "$image: built ($(docker image inspect --format '{{ .Size }}' "$id" | numfmt --to=iec))"
