@@ -111,7 +111,7 @@ def test_the_next_run_removes_the_container_of_a_killed_run_and_spares_a_live_on
         for folder in signals.values():
             wait_for((folder / "started").exists, 180)
         os.killpg(runs["killed"].pid, signal.SIGKILL)
-        runs["killed"].wait()
+        runs["killed"].communicate()
         left_by_the_kill = labelled_containers() - before
 
         uv_run(default_project, "pytest", "-q", "-k", "ready_checks_the_database", env=env)
@@ -123,7 +123,7 @@ def test_the_next_run_removes_the_container_of_a_killed_run_and_spares_a_live_on
         for process in runs.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                process.communicate()
         test_file.unlink()
 
     assert len(left_by_the_kill) == 2, "the killed run's container and the live run's"
