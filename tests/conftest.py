@@ -5,13 +5,14 @@ from typing import Any
 
 import pytest
 
+from template.tests.fixtures.servers import ServerUnavailable
+from template.tests.fixtures.servers.local import LocalServer
 from tests.helpers import (
     find_python,
     remove_server_homes,
     render,
     snapshot_template,
     sync,
-    template_local_server,
 )
 from tests.variants import GATED, MATRIX
 
@@ -19,14 +20,14 @@ from tests.variants import GATED, MATRIX
 @pytest.fixture(scope="session", autouse=True)
 def meta_server() -> Iterator[None]:
     """The server the meta suite's projects run on, when a test sets none: TEST_DATABASE_URL,
-    or else an embedded server of the meta suite's own (the projects' own kind)."""
+    or else an embedded server of the meta suite's own: the projects' own kind, run by their
+    own code (the template renders tests/fixtures/servers/ as it is)."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield
         return
-    local = template_local_server()
     try:
-        server = local.LocalServer.embedded()
-    except local.ServerUnavailable as exc:
+        server = LocalServer.embedded()
+    except ServerUnavailable as exc:
         pytest.exit(f"Set TEST_DATABASE_URL: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     url = server.start("meta_test")
     with pytest.MonkeyPatch.context() as patch:

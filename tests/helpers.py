@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from template.tests.fixtures.servers.container_runs import LOCK_LABEL
+from template.tests.fixtures.servers.local import server_home
 from tools.projects import (
     NO_DOCKER,
     REPO_ROOT,
@@ -30,8 +32,6 @@ from tools.projects import (
     server_homes,
     snapshot_template,
     sync,
-    template_local_server,
-    template_servers_module,
     uv_run,
     zero_setup_env,
 )
@@ -60,11 +60,11 @@ __all__ = [
     "remove_server_homes",
     "render",
     "run",
+    "server_home",
     "server_homes",
     "server_processes",
     "snapshot_template",
     "sync",
-    "template_local_server",
     "unprivileged_env",
     "unprivileged_user",
     "uv_run",
@@ -108,8 +108,7 @@ def container_env(**overrides: str) -> dict[str, str]:
 
 def labelled_containers() -> set[str]:
     """The containers that generated projects' test runs started, by the label each gets."""
-    label = template_servers_module("container_runs").LOCK_LABEL
-    listed = run(["docker", "ps", "--all", "--quiet", "--filter", f"label={label}"], REPO_ROOT)
+    listed = run(["docker", "ps", "--all", "--quiet", "--filter", f"label={LOCK_LABEL}"], REPO_ROOT)
     return set(listed.output.split())
 
 
@@ -153,7 +152,7 @@ def server_processes(project: Path, wait: float = 10) -> list[str]:
     """The live servers of `project` (found by their data folder) after up to `wait` seconds:
     a server's last processes exit a moment after `pg_ctl stop` returns. Zombies are left out:
     dead, they only wait for a parent (in a container without an init, nobody reaps them)."""
-    home_name = template_local_server().server_home("", project).name
+    home_name = server_home("", project).name
     deadline = time.monotonic() + wait
     while True:
         found = run(["ps", "-eo", "stat=,args="], REPO_ROOT)

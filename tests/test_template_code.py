@@ -2,9 +2,13 @@
 variants share carries whole-block conditionals only (CONTRIBUTING, "Template code")."""
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO_ROOT
+from tests.variants import MATRIX
 
 TEMPLATE = REPO_ROOT / "template"
 # At most one `{% if %}`, `{% elif %}` or `{% else %}` per this many lines of template Python.
@@ -98,3 +102,34 @@ def test_the_checks_see_branches_and_imports() -> None:
         "from x import (\n    a,\n    b,\n)",
         "import y",
     ]
+
+
+# A reader learns the test architecture from tests/fixtures/ in minutes: short modules, each
+# named in the folder's README.
+MAX_FIXTURE_MODULE_LINES = 200
+
+
+@pytest.mark.parametrize("variant", sorted(MATRIX))
+def test_every_fixture_module_is_short_and_named_in_the_readme(
+    matrix_projects: Callable[[str], Path], variant: str
+) -> None:
+    fixtures = matrix_projects(variant) / "tests" / "fixtures"
+    readme = (fixtures / "README.md").read_text()
+    modules = sorted(fixtures.rglob("*.py"))
+
+    long = {
+        str(path.relative_to(fixtures)): lines
+        for path in modules
+        if (lines := len(path.read_text().splitlines())) > MAX_FIXTURE_MODULE_LINES
+    }
+    unnamed = [
+        name
+        for path in modules
+        if path.name != "__init__.py"
+        and f"`{(name := path.relative_to(fixtures).as_posix())}`" not in readme
+    ]
+    named = set(re.findall(r"^\| `([\w/]+\.py)` \|", readme, flags=re.MULTILINE))
+    missing = sorted(named - {path.relative_to(fixtures).as_posix() for path in modules})
+    assert long == {}, f"over {MAX_FIXTURE_MODULE_LINES} lines: split them by job"
+    assert unnamed == [], "tests/fixtures/README.md does not name these modules"
+    assert missing == [], "tests/fixtures/README.md names modules this render does not have"

@@ -30,6 +30,15 @@ def git(*args: str, cwd: Path) -> str:
     return run(["git", *GIT_IDENTITY, *args], cwd).output
 
 
+# A release's entry in CHANGELOG.md: "## v0.1.0 (2026-11-22, commit <40 hex digits>)".
+RELEASE_ENTRY = re.compile(r"^## (v[\w.]+) \(.*commit ([0-9a-f]{40})\)", re.MULTILINE)
+
+
+def changelog_releases() -> dict[str, str]:
+    """Every release that CHANGELOG.md records, newest first: its version and its commit."""
+    return dict(RELEASE_ENTRY.findall((REPO_ROOT / "CHANGELOG.md").read_text()))
+
+
 def previous_release() -> tuple[str, str]:
     """The newest release in this repository's history: its version and its commit.
 
@@ -41,10 +50,19 @@ def previous_release() -> tuple[str, str]:
     if described.returncode == 0:
         tag = described.output.strip()
         return tag, tag
-    changelog = (REPO_ROOT / "CHANGELOG.md").read_text()
-    found = re.search(r"^## (v[\w.]+) \(.*commit ([0-9a-f]{40})\)", changelog, re.MULTILINE)
-    assert found, "no release tag, and no release commit in CHANGELOG.md"
-    return found.group(1), found.group(2)
+    releases = changelog_releases()
+    assert releases, "no release tag, and no release commit in CHANGELOG.md"
+    return next(iter(releases.items()))
+
+
+def release_template(commit: str, destination: Path) -> Path:
+    """The template (questions and files) as `commit` had it, extracted into `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    archive = destination / "release.tar"
+    git("archive", "--output", str(archive), commit, "copier.yml", "template", cwd=REPO_ROOT)
+    run(["tar", "-x", "-f", str(archive), "-C", str(destination)], destination)
+    archive.unlink()
+    return destination
 
 
 def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
@@ -67,9 +85,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Releases:
     repo = tmp_path_factory.mktemp("template-repo")
     previous, commit = previous_release()
     git("init", "--quiet", cwd=repo)
-    archive = tmp_path_factory.mktemp("release") / "release.tar"
-    git("archive", "--output", str(archive), commit, "copier.yml", "template", cwd=REPO_ROOT)
-    run(["tar", "-x", "-f", str(archive), "-C", str(repo)], repo)
+    release_template(commit, repo)
     commit_all(repo, f"Release {previous}", tag=previous)
 
     (repo / "copier.yml").unlink()
@@ -182,3 +198,6 @@ def test_an_update_ends_with_the_steps_it_needs(releases: Releases, tmp_path: Pa
 
     assert "uv run alembic upgrade head" in result.output
     assert "grep -rn '<<<<<<<' ." in result.output
+    # What the update removed or left in conflict, and how to get a removed file back.
+    assert "git status" in result.output
+    assert "git show HEAD:<path>" in result.output

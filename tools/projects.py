@@ -3,23 +3,22 @@
 Shared by the meta suite (tests/) and the benchmarks (bench/).
 """
 
-import importlib
-import importlib.util
 import json
 import os
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
 import copier
+
+# The generated projects' own server code (a package the template renders as it is).
+from template.tests.fixtures.servers.local import server_home
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A command in a rendered project's installed environment, as it is: never synced again.
@@ -44,30 +43,6 @@ def render(template: Path, destination: Path, **answers: Any) -> Path:
         str(template), destination, data=answers, defaults=True, quiet=True, unsafe=False
     )
     return destination
-
-
-def template_local_server() -> ModuleType:
-    """The template's local server module (template/tests/fixtures/servers/local.py).
-
-    The meta suite runs its projects on the same kind of server they would start themselves,
-    and finds where they keep it.
-    """
-    return template_servers_module("local")
-
-
-def template_servers_module(submodule: str) -> ModuleType:
-    """A module of the template's servers package (template/tests/fixtures/servers/)."""
-    name = "template_servers"
-    package = REPO_ROOT / "template" / "tests" / "fixtures" / "servers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, package / "__init__.py", submodule_search_locations=[str(package)]
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.{submodule}")
 
 
 # Where no Docker engine may answer: the embedded server must not depend on one.
@@ -234,7 +209,7 @@ UNPRIVILEGED_CACHE = Path(tempfile.gettempdir()) / "template-tests-cache"
 
 def server_homes(project: Path) -> list[Path]:
     """The folders where local servers keep data for `project`, as root and as the user."""
-    home = template_local_server().server_home("*", project)
+    home = server_home("*", project)
     return [*home.parent.glob(home.name), *(UNPRIVILEGED_CACHE / "pytest-postgres").glob(home.name)]
 
 

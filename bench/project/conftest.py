@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from tests.fixtures.client import sessions_from
-from tests.fixtures.janitor import run_databases
+from tests.fixtures.janitor import Janitor
 from tests.fixtures.templates import clone_template, drop_checking_for_leaks
 
 STRATEGY = os.environ.get("BENCH_STRATEGY", "savepoint")
@@ -87,12 +87,12 @@ async def schema_client(app: FastAPI, schema_engine: AsyncEngine) -> AsyncIterat
 async def clone_client(
     app: FastAPI, postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[AsyncClient]:
-    async with run_databases(postgres_server_url, run_id) as databases:
-        url = await clone_template(databases, f"bench_{worker_id}")
+    async with Janitor.connect(postgres_server_url, run_id) as janitor:
+        url = await clone_template(janitor, f"bench_{worker_id}")
     engine = create_async_engine(url)
     async with committing_client(app, engine) as client:
         yield client
     await engine.dispose()
     assert url.database is not None
-    async with run_databases(postgres_server_url, run_id) as databases:
-        await drop_checking_for_leaks(databases, url.database)
+    async with Janitor.connect(postgres_server_url, run_id) as janitor:
+        await drop_checking_for_leaks(janitor, url.database)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.fixtures.janitor import run_databases
+from tests.fixtures.janitor import Janitor
 from tests.fixtures.templates import clone_template, drop_checking_for_leaks
 
 
@@ -20,11 +20,11 @@ async def committed_engine(
     worker_database_url: URL, postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[AsyncEngine]:
     """An engine on a database of this module's own, where transactions commit for real."""
-    async with run_databases(postgres_server_url, run_id) as databases:
-        url = await clone_template(databases, f"committed_{worker_id}")
+    async with Janitor.connect(postgres_server_url, run_id) as janitor:
+        url = await clone_template(janitor, f"committed_{worker_id}")
     engine = create_async_engine(url)
     yield engine
     await engine.dispose()
     assert url.database is not None
-    async with run_databases(postgres_server_url, run_id) as databases:
-        await drop_checking_for_leaks(databases, url.database)
+    async with Janitor.connect(postgres_server_url, run_id) as janitor:
+        await drop_checking_for_leaks(janitor, url.database)

@@ -13,7 +13,7 @@ from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.fixtures.janitor import run_databases
+from tests.fixtures.janitor import Janitor
 from tests.fixtures.migrating import alembic_config as make_alembic_config
 from tests.fixtures.templates import drop_checking_for_leaks
 
@@ -30,12 +30,12 @@ def alembic_config() -> Config:
 async def scratch_database_url(
     postgres_server_url: URL, worker_id: str, run_id: str
 ) -> AsyncIterator[URL]:
-    async with run_databases(postgres_server_url, run_id) as databases:
-        name = databases.name_for(f"migrations_{worker_id}")
-        await databases.create(name, template="template0")
+    async with Janitor.connect(postgres_server_url, run_id) as janitor:
+        name = janitor.name_for(f"migrations_{worker_id}")
+        await janitor.create(name, template="template0")
     yield postgres_server_url.set(database=name)
-    async with run_databases(postgres_server_url, run_id) as databases:
-        await drop_checking_for_leaks(databases, name)
+    async with Janitor.connect(postgres_server_url, run_id) as janitor:
+        await drop_checking_for_leaks(janitor, name)
 
 
 @pytest.fixture
