@@ -8,31 +8,15 @@ ranges.
 import argparse
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.run import ONE_TEST, wall_time
 from tools.projects import remove_server_homes, render, snapshot_template, sync, zero_setup_env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+from tools.serving import answers, free_port
 
 
 def first_answer(project: Path) -> float:

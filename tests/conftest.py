@@ -7,14 +7,8 @@ import pytest
 
 from template.tests.fixtures.servers import ServerUnavailable
 from template.tests.fixtures.servers.local import LocalServer
-from tests.helpers import (
-    find_python,
-    remove_server_homes,
-    render,
-    snapshot_template,
-    sync,
-)
 from tests.variants import GATED, MATRIX
+from tools.projects import find_python, remove_server_homes, render, snapshot_template, sync
 
 
 @pytest.fixture(scope="session", autouse=True)

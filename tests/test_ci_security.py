@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, run
 from tests.variants import MATRIX
+from tools.projects import REPO_ROOT, run
 
 ZIZMOR_VERSION = "1.32.0"  # the pin of the dev group, of the generated CI and pre-commit hook
 MINIMUM_AGE_DAYS = 7

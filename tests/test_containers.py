@@ -16,16 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (
-    UV_RUN,
+from tests.variants import GATED
+from tools.machine import (
     container_env,
     docker_engine_answers,
     docker_volumes,
     labelled_containers,
-    uv_run,
     wait_for,
 )
-from tests.variants import GATED
+from tools.projects import UV_RUN, uv_run
 
 # A test that holds its run (and its container) until told to go on, then uses the database.
 WAIT_TEST = """

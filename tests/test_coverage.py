@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import uv_run, zero_setup_env
+from tools.projects import uv_run, zero_setup_env
 
 PACKAGE = "my_service"  # the default answers'
 UNTESTED_FUNCTIONS = 80

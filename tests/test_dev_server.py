@@ -4,8 +4,6 @@ migrated and seeded development database, and nothing left running once it is st
 import json
 import re
 import signal
-import socket
-import stat
 import subprocess
 import time
 import urllib.error
@@ -18,16 +16,12 @@ from typing import Any
 import pytest
 
 from template.tests.fixtures.servers.binaries import Binaries
-from tests.helpers import UV_RUN, server_home, server_processes, uv_run, wait_for, zero_setup_env
+from template.tests.fixtures.servers.local import server_home
+from tools.machine import modes_above, server_processes, wait_for
+from tools.projects import UV_RUN, uv_run, zero_setup_env
+from tools.serving import answers, free_port
 
 CREDENTIALS = re.compile(r"Sign in as (\S+) with the password '([^']+)'")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def fetch(url: str, *, data: dict[str, Any] | None = None, token: str = "") -> tuple[int, Any]:
@@ -46,18 +40,6 @@ def fetch(url: str, *, data: dict[str, Any] | None = None, token: str = "") -> t
         return status, json.loads(content)
     except json.JSONDecodeError:
         return status, content
-
-
-def answers(url: str) -> bool:
-    try:
-        return fetch(url)[0] == 200
-    except OSError:
-        return False
-
-
-def modes_above(*paths: Path) -> dict[Path, int]:
-    folders = {folder for path in paths for folder in path.resolve().parents}
-    return {folder: stat.S_IMODE(folder.stat().st_mode) for folder in folders}
 
 
 @contextmanager

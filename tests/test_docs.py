@@ -4,7 +4,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT, database_url, project_env, query, run
+from tools.projects import REPO_ROOT, database_url, project_env, query, run
 
 FENCED_BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 TITLE = re.compile(r'title="([^"]+)"')

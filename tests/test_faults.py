@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import UV_RUN, databases_named, driver_dsn, project_env, query, uv_run, wait_for
+from tools.machine import wait_for
+from tools.projects import UV_RUN, databases_named, driver_dsn, project_env, query, uv_run
 
 SLOW_TEST = """
 import asyncio

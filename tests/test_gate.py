@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Result, project_env, run, uv_run, zero_setup_env
 from tests.variants import GATED, Gate
+from tools.projects import Result, project_env, run, uv_run, zero_setup_env
 
 STATIC_CHECKS = {
     "format": ["ruff", "format", "--check", "."],

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import uv_run
+from tools.projects import uv_run
 
 LEAKY_TESTS = {
     "task": (

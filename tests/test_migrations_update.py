@@ -8,9 +8,9 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.helpers import database_url, project_env, query, sync, uv_run
 from tests.test_update import Releases, assert_no_conflicts, commit_all, copy, releases, update
 from tests.variants import MATRIX
+from tools.projects import database_url, project_env, query, sync, uv_run
 
 __all__ = ["releases"]  # the fixture, shared with test_update.py
 

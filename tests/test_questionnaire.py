@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import render, run
+from tools.projects import render, run
 
 
 @pytest.mark.parametrize(

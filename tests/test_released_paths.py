@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import render
 from tests.test_update import changelog_releases, release_template
 from tests.variants import MATRIX
+from tools.projects import render
 
 # What teams edit after the first copy: the service's code, its tests, fixtures and conftests,
 # and its migrations.

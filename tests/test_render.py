@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import render, run, snapshot_template
 from tests.variants import MATRIX
+from tools.projects import render, run, snapshot_template
 
 SKIPPED_DIRECTORIES = {
     ".venv",

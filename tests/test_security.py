@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.helpers import database_url, project_env, query, render, run, sync, uv_run
 from tests.variants import MATRIX
+from tools.projects import database_url, project_env, query, render, run, sync, uv_run
 from tools.serving import free_port, serve_command, served
 
 DATABASE = "meta_security_dev"

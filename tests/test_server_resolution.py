@@ -21,22 +21,25 @@ import yaml
 
 from template.tests.fixtures.servers import ServerUnavailable
 from template.tests.fixtures.servers.binaries import Binaries
+from template.tests.fixtures.servers.local import server_home
 from template.tests.fixtures.servers.server_user import SYSTEM_USER
-from tests.helpers import (
-    UV_RUN,
+from tools.machine import (
     as_user,
-    project_env,
+    modes_above,
     readable_by_others,
+    server_processes,
+    unprivileged_env,
+    unprivileged_user,
+    wait_for,
+)
+from tools.projects import (
+    UV_RUN,
+    project_env,
     remove_server_homes,
     render,
     run,
-    server_home,
-    server_processes,
     sync,
-    unprivileged_env,
-    unprivileged_user,
     uv_run,
-    wait_for,
     zero_setup_env,
 )
 
@@ -87,12 +90,6 @@ async def test_only_the_main_thread_runs(client: AsyncClient) -> None:
     assert (await client.get("/health")).status_code == 200
     assert [thread.name for thread in threading.enumerate()] == ["MainThread"]
 """
-
-
-def modes_above(*paths: Path) -> dict[Path, int]:
-    """The permission bits of every folder above `paths`: a run must not change them."""
-    folders = {folder for path in paths for folder in path.resolve().parents}
-    return {folder: stat.S_IMODE(folder.stat().st_mode) for folder in folders}
 
 
 def test_refuses_a_database_not_named_for_tests(default_project: Path) -> None:

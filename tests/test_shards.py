@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import UV_RUN, Result, project_env, render, run
+from tools.projects import UV_RUN, Result, project_env, render, run
 
 # Tests of one name in several modules tie in pytest-split's ordering (by name, not node id),
 # and pytest-randomly shuffles the ties: only a seed shared by all shards keeps them apart.

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT, database_url, project_env, query, render, run, sync, uv_run
+from tools.projects import REPO_ROOT, database_url, project_env, query, render, run, sync, uv_run
 
 DATABASE = "meta_shutdown_dev"
 # Test-only, written into the rendered project beside its package: the service as

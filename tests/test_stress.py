@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (
+from tools.projects import (
     connections_to_databases_named,
     databases_named,
     project_env,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT
 from tests.variants import MATRIX
+from tools.projects import REPO_ROOT
 
 TEMPLATE = REPO_ROOT / "template"
 # At most one `{% if %}`, `{% elif %}` or `{% else %}` per this many lines of template Python.

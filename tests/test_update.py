@@ -14,7 +14,7 @@ from typing import Any
 import copier
 import pytest
 
-from tests.helpers import REPO_ROOT, run, snapshot_template
+from tools.projects import REPO_ROOT, run, snapshot_template
 
 TEMPLATE_CHANGE = "Added by the next template release."
 OWN_ROUTE = """

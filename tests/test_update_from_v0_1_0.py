@@ -19,7 +19,6 @@ from typing import Any
 import copier
 import pytest
 
-from tests.helpers import project_env, query, snapshot_template, sync, uv_run
 from tests.test_migrations_update import SECRET_KEY, WRITE_ROWS, database
 from tests.test_update import (
     changelog_releases,
@@ -29,6 +28,7 @@ from tests.test_update import (
     update,
 )
 from tests.test_update_grown_project import edit
+from tools.projects import project_env, query, snapshot_template, sync, uv_run
 
 FIRST = "v0.1.0"
 CURRENT = f"{FIRST}.post1"  # the working tree

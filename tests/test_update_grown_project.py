@@ -8,8 +8,8 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.helpers import database_url, project_env, query, snapshot_template, sync, uv_run
 from tests.test_update import assert_no_conflicts, commit_all, git, update
+from tools.projects import database_url, project_env, query, snapshot_template, sync, uv_run
 
 FIXTURE_CHANGE = "# The template's next release changed this fixture."
 CI_CHANGE = "# The template's next release changed the CI."

@@ -202,6 +202,16 @@ def query(
     return rows
 
 
+def databases_named(project: Path, prefix: str, env: dict[str, str]) -> list[str]:
+    sql = f"SELECT datname FROM pg_database WHERE starts_with(datname, '{prefix}') ORDER BY 1"
+    return [row[0] for row in query(project, sql, env)]
+
+
+def connections_to_databases_named(project: Path, prefix: str, env: dict[str, str]) -> int:
+    sql = f"SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, '{prefix}')"
+    return int(query(project, sql, env)[0][0])
+
+
 # initdb refuses to run as root: the meta suite runs some servers as a user of its own, who
 # keeps their data here.
 UNPRIVILEGED_CACHE = Path(tempfile.gettempdir()) / "template-tests-cache"

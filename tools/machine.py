@@ -1,8 +1,5 @@
-"""The meta suite's helpers. Rendering the template and running commands in the rendered
-projects are shared with the benchmarks: they live in tools/projects.py, and the tests import
-them from here. The rest is the meta suite's own: waiting, Docker, another user, the servers'
-processes.
-"""
+"""The meta suite's view of this machine, beyond rendering and running projects
+(tools/projects.py): waiting, Docker, another user, the servers' processes."""
 
 import os
 import shutil
@@ -15,62 +12,7 @@ from pathlib import Path
 
 from template.tests.fixtures.servers.container_runs import LOCK_LABEL
 from template.tests.fixtures.servers.local import server_home
-from tools.projects import (
-    NO_DOCKER,
-    REPO_ROOT,
-    UNPRIVILEGED_CACHE,
-    UV_RUN,
-    Result,
-    database_url,
-    driver_dsn,
-    find_python,
-    project_env,
-    query,
-    remove_server_homes,
-    render,
-    run,
-    server_homes,
-    snapshot_template,
-    sync,
-    uv_run,
-    zero_setup_env,
-)
-
-# Shared with the benchmarks (tools/projects.py), and the meta suite's own.
-__all__ = [
-    "NO_DOCKER",
-    "REPO_ROOT",
-    "UNPRIVILEGED_CACHE",
-    "UNPRIVILEGED_USER",
-    "UV_RUN",
-    "Result",
-    "as_user",
-    "connections_to_databases_named",
-    "container_env",
-    "database_url",
-    "databases_named",
-    "docker_engine_answers",
-    "docker_volumes",
-    "driver_dsn",
-    "find_python",
-    "labelled_containers",
-    "project_env",
-    "query",
-    "readable_by_others",
-    "remove_server_homes",
-    "render",
-    "run",
-    "server_home",
-    "server_homes",
-    "server_processes",
-    "snapshot_template",
-    "sync",
-    "unprivileged_env",
-    "unprivileged_user",
-    "uv_run",
-    "wait_for",
-    "zero_setup_env",
-]
+from tools.projects import NO_DOCKER, REPO_ROOT, UNPRIVILEGED_CACHE, run, zero_setup_env
 
 
 def wait_for(condition: Callable[[], bool], timeout: float) -> None:
@@ -78,16 +20,6 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
-
-
-def databases_named(project: Path, prefix: str, env: dict[str, str]) -> list[str]:
-    sql = f"SELECT datname FROM pg_database WHERE starts_with(datname, '{prefix}') ORDER BY 1"
-    return [row[0] for row in query(project, sql, env)]
-
-
-def connections_to_databases_named(project: Path, prefix: str, env: dict[str, str]) -> int:
-    sql = f"SELECT count(*) FROM pg_stat_activity WHERE starts_with(datname, '{prefix}')"
-    return int(query(project, sql, env)[0][0])
 
 
 def docker_engine_answers() -> bool:
@@ -189,3 +121,9 @@ def readable_by_others(project: Path) -> Iterator[None]:
     finally:
         for directory, mode in changed:
             directory.chmod(mode)
+
+
+def modes_above(*paths: Path) -> dict[Path, int]:
+    """The permission bits of every folder above `paths`: a run must not change them."""
+    folders = {folder for path in paths for folder in path.resolve().parents}
+    return {folder: stat.S_IMODE(folder.stat().st_mode) for folder in folders}
