@@ -159,7 +159,8 @@ def run_github_coverage(project: Path, artifacts: Path, env: dict[str, str]) -> 
         start_next_job(project)
         step = tests["steps"][split]
         variables = {name: github_expand(value, shard) for name, value in step["env"].items()}
-        shell([github_expand(step["run"], shard)], project, env | variables)
+        job = shell([github_expand(step["run"], shard)], project, env | variables)
+        assert job.returncode == 0, f"shard {shard}:\n{job.tail()}"
         data_file = project / github_expand(upload["with"]["path"], shard)
         assert data_file.is_file(), f"shard {shard} left no {data_file.name}"
         name = github_expand(upload["with"]["name"], shard)
@@ -199,7 +200,8 @@ def run_gitlab_coverage(
     for shard in only({tuple(entry["SHARD"]) for entry in tests["parallel"]["matrix"]}):
         start_next_job(project)
         variables = {"PYTHON_VERSION": PYTHON, "SHARD": shard, "CI_PIPELINE_ID": PIPELINE_ID}
-        shell(tests["script"], project, env | variables)
+        job = shell(tests["script"], project, env | variables)
+        assert job.returncode == 0, f"shard {shard}:\n{job.tail()}"
         kept = [path for pattern in tests["artifacts"]["paths"] for path in project.glob(pattern)]
         assert kept, f"shard {shard} kept no data file"
         for path in kept:
