@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tools.projects import REPO_ROOT, database_url, project_env, query, render, run, sync, uv_run
+from tools.serving import answers, free_port
 
 DATABASE = "meta_shutdown_dev"
 # Test-only, written into the rendered project beside its package: the service as
@@ -100,13 +101,6 @@ def app_target(command: list[str]) -> str:
     return targets[0]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def refuses_connections(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
@@ -118,13 +112,6 @@ def refuses_connections(port: int) -> bool:
 def get(url: str) -> tuple[int, Any]:
     with urllib.request.urlopen(url, timeout=120) as response:
         return response.status, json.loads(response.read())
-
-
-def answers(url: str) -> bool:
-    try:
-        return get(url)[0] == 200
-    except OSError:  # refused, reset, or not yet listening (URLError is one)
-        return False
 
 
 def pid_namespace_refusal() -> str | None:
