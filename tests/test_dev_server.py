@@ -1,17 +1,13 @@
 """`uv run dev.py` serves a generated service with nothing set up: the embedded server, a
 migrated and seeded development database, and nothing left running once it is stopped."""
 
-import json
 import re
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,27 +15,9 @@ from template.tests.fixtures.servers.binaries import Binaries
 from template.tests.fixtures.servers.local import server_home
 from tools.machine import modes_above, server_processes, wait_for
 from tools.projects import UV_RUN, uv_run, zero_setup_env
-from tools.serving import answers, free_port
+from tools.serving import Client, answers, free_port
 
 CREDENTIALS = re.compile(r"Sign in as (\S+) with the password '([^']+)'")
-
-
-def fetch(url: str, *, data: dict[str, Any] | None = None, token: str = "") -> tuple[int, Any]:
-    """The status and the JSON (or text) of a request; no exception for an error status."""
-    headers = {"Content-Type": "application/json"} | (
-        {"Authorization": f"Bearer {token}"} if token else {}
-    )
-    body = json.dumps(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, content = response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        status, content = exc.code, exc.read().decode()
-    try:
-        return status, json.loads(content)
-    except json.JSONDecodeError:
-        return status, content
 
 
 @contextmanager
@@ -82,25 +60,25 @@ def test_the_dev_command_serves_seeded_data_and_leaves_nothing_running(
     base = f"http://127.0.0.1:{port}"
 
     with dev_server(project, port, "--seed") as output:
-        docs_status, _ = fetch(f"{base}/docs")
-        token = ""
+        client = Client(base)
+        docs = client.request("GET", "/docs")
         if variant == "jwt":
             found = CREDENTIALS.search(output())
             assert found, output()
-            status, body = fetch(
-                f"{base}/api/v1/auth/login", data={"email": found[1], "password": found[2]}
+            login = client.request(
+                "POST", "/api/v1/auth/login", {"email": found[1], "password": found[2]}
             )
-            assert status == 200, body
-            token = body["access_token"]
-        users_status, users = fetch(f"{base}/api/v1/users", token=token)
+            assert login.status == 200, login.text
+            client = Client(base, login.json()["access_token"])
+        users = client.request("GET", "/api/v1/users")
         # The tests, in another terminal, while the service runs on the same server.
         tests = uv_run(project, "pytest", "-q", "-k", "health", env=zero_setup_env())
         still_serving = answers(f"{base}/health")
     first_output = output()
 
-    assert docs_status == 200
-    assert users_status == 200, users
-    assert len(users["items"]) >= 3, users
+    assert docs.status == 200
+    assert users.status == 200, users.text
+    assert len(users.json()["items"]) >= 3, users.text
     assert " passed" in tests.output
     assert still_serving
     assert "Applying the migrations" in first_output
@@ -112,15 +90,15 @@ def test_the_dev_command_serves_seeded_data_and_leaves_nothing_running(
     started = time.monotonic()
     with dev_server(project, port, "--seed", stop_with=signal.SIGINT) as output:
         warm_start = time.monotonic() - started
-        again_status, again = fetch(f"{base}/api/v1/users", token=token)
+        again = client.request("GET", "/api/v1/users")
     second_output = output()
 
     # Warm: no initdb, no migrations; and seeding twice adds nothing.
     assert (data / "PG_VERSION").stat().st_ino == cluster
     assert "Applying the migrations" not in second_output, second_output
     assert "The example data is there already." in second_output
-    assert again_status == 200, again
-    assert again["items"] == users["items"]
+    assert again.status == 200, again.text
+    assert again.json()["items"] == users.json()["items"]
     assert server_processes(project) == []
     print(f"second start of {variant}: first answer after {warm_start:.2f} s")
 

@@ -3,67 +3,25 @@ nobody writes another user's post or in another user's name, an anonymous caller
 email, a huge body is refused unread and the service keeps answering, the key of .env.example
 starts nothing, and compose publishes on the loopback interface only (docs/security.md)."""
 
-import http.client
-import json
 import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from tests.variants import MATRIX
 from tools.projects import database_url, project_env, query, render, run, sync, uv_run
-from tools.serving import free_port, serve_command, served
+from tools.serving import Client, free_port, serve_command, served
 
 DATABASE = "meta_security_dev"
 SECRET_KEY = secrets.token_urlsafe(48)
 MIB = 1024 * 1024
 # The placeholder .env.example shipped until the key had to be made: teams copied it.
 OLD_PLACEHOLDER = "replace-with-a-long-random-string"
-
-
-class Answer:
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.text = body.decode(errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-class Client:
-    """The service over HTTP, as an outside caller: anonymous, or with a bearer token."""
-
-    def __init__(self, base: str, token: str | None = None) -> None:
-        self.address = urlsplit(base)
-        self.token = token
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: object = None,
-        raw: bytes | Iterator[bytes] | None = None,
-    ) -> Answer:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        content = raw if raw is not None else None if body is None else json.dumps(body).encode()
-        host, port = self.address.hostname or "127.0.0.1", self.address.port
-        connection = http.client.HTTPConnection(host, port, timeout=120)
-        try:
-            chunked = isinstance(content, Iterator)
-            connection.request(method, path, content, headers, encode_chunked=chunked)
-            response = connection.getresponse()
-            return Answer(response.status, dict(response.getheaders()), response.read())
-        finally:
-            connection.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """A generated project's service, served by uvicorn as its Dockerfile serves it, on a free port
 of the loopback interface: for the meta tests and benchmarks that talk to a live server."""
 
+import http.client
+import json
 import socket
 import subprocess
 import time
@@ -8,6 +10,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 
 def free_port() -> int:
@@ -56,3 +60,44 @@ def served(project: Path, env: dict[str, str], log: Path, timeout: float = 60) -
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Answer:
+    """A response: its status, headers and body, whatever the status."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.text = body.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Client:
+    """The service over HTTP, as an outside caller: anonymous, or with a bearer token."""
+
+    def __init__(self, base: str, token: str | None = None) -> None:
+        self.address = urlsplit(base)
+        self.token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        raw: bytes | Iterator[bytes] | None = None,
+    ) -> Answer:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        content = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        host, port = self.address.hostname or "127.0.0.1", self.address.port
+        connection = http.client.HTTPConnection(host, port, timeout=120)
+        try:
+            chunked = isinstance(content, Iterator)
+            connection.request(method, path, content, headers, encode_chunked=chunked)
+            response = connection.getresponse()
+            return Answer(response.status, dict(response.getheaders()), response.read())
+        finally:
+            connection.close()
