@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from bench.run import BENCH_FILES, PYTEST, prepare_project, steady_state
+from bench.run import BENCH_FILES, PYTEST, median_range, prepare_project, steady_state
 from tools.projects import find_python, project_env, run, sync
 
 S3RIUS_PACKAGE = "fastapi-template==6.1.2"
@@ -134,7 +133,7 @@ def summary(values: list[Any]) -> dict[str, Any]:
     failures = [value for value in values if isinstance(value, str)]
     if failures:
         return {"fails": len(failures), "of": len(values), "error": failures[0]}
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return median_range(values)
 
 
 def cell(figure: dict[str, Any]) -> str:

@@ -20,7 +20,6 @@ import json
 import os
 import resource
 import shlex
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.revisions import prepare
-from bench.run import BENCH_FILES, ONE_TEST, run_suite
+from bench.run import BENCH_FILES, ONE_TEST, median_range, run_suite
 from tools.projects import (
     REPO_ROOT,
     find_python,
@@ -92,10 +91,6 @@ def core(project: Path) -> str:
     return next(line for line in output.splitlines() if "Using core=" in line).split("=")[-1]
 
 
-def spread(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
 def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     template = snapshot_template(Path(tempfile.mkdtemp(dir=workdir)))
     projects: dict[str, Path] = {}
@@ -152,7 +147,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "repeat": args.repeat,
         "cpus": os.cpu_count(),
         "cores": {version: core(project) for version, project in projects.items()},
-        "figures": {name: spread(values) for name, values in samples.items()},
+        "figures": {name: median_range(values) for name, values in samples.items()},
     }
     for project in projects.values():
         remove_server_homes(project)

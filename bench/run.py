@@ -185,10 +185,14 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(float(run[key]) for run in runs)
 
 
+def median_range(values: list[float]) -> dict[str, float]:
+    """Median, least and greatest: how every benchmark here reports a figure."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
 def spread(runs: list[dict[str, Any]], key: str, scale: float = 1000) -> dict[str, float]:
     """Median, least and greatest of `key` over the runs, times `scale`."""
-    values = [run[key] * scale for run in runs]
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return median_range([run[key] * scale for run in runs])
 
 
 def drop_template(project: Path, env: dict[str, str]) -> None:
