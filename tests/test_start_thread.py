@@ -10,7 +10,6 @@ milliseconds, so it is tested here by what makes it possible at all: any module 
 thread is first to load.
 """
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
