@@ -10,17 +10,15 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from tools.projects import REPO_ROOT, database_url, project_env, query, render, run, sync, uv_run
-from tools.serving import answers, free_port
+from tools.serving import Client, answers, free_port
 
 DATABASE = "meta_shutdown_dev"
 # Test-only, written into the rendered project beside its package: the service as
@@ -107,11 +105,6 @@ def refuses_connections(port: int) -> bool:
     except ConnectionRefusedError:
         return True
     return False
-
-
-def get(url: str) -> tuple[int, Any]:
-    with urllib.request.urlopen(url, timeout=120) as response:
-        return response.status, json.loads(response.read())
 
 
 def pid_namespace_refusal() -> str | None:
@@ -207,7 +200,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_pool(
             server_pid = int(children.read_text().split()[0])
         until(lambda: alive() and answers(f"{base}/health"), "GET /health answers 200")
 
-        slow = client.submit(get, f"{base}/slow")
+        slow = client.submit(Client(base).request, "GET", "/slow")
         until(lambda: alive() and IN_FLIGHT in log_path.read_text(), "GET /slow is in flight")
         os.kill(server_pid, signal.SIGTERM)
         signalled = time.monotonic()
@@ -215,7 +208,8 @@ def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_pool(
         until(lambda: refuses_connections(port), "new connections are refused", timeout=30)
         assert not slow.done(), server_log()  # held until released: in flight still
         release.touch()
-        assert slow.result(timeout=60) == (200, {"status": "done"}), server_log()
+        answer = slow.result(timeout=60)
+        assert (answer.status, answer.json()) == (200, {"status": "done"}), server_log()
 
         try:
             returncode = process.wait(timeout=signalled + grace - time.monotonic())
