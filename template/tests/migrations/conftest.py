@@ -9,33 +9,25 @@ from collections.abc import AsyncIterator
 import pytest
 from alembic.config import Config
 from pytest_alembic.plugin.fixtures import alembic_runner
+from pytest_pgengine import NewDatabase, Project
+from pytest_pgengine import alembic_config as make_alembic_config
 from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-
-from tests.fixtures.janitor import Janitor
-from tests.fixtures.migrating import alembic_config as make_alembic_config
-from tests.fixtures.templates import drop_checking_for_leaks
 
 # pytest-alembic's plugin is not loaded (see pyproject.toml): its runner fixture comes from here.
 __all__ = ["alembic_runner"]
 
 
 @pytest.fixture
-def alembic_config() -> Config:
-    return make_alembic_config()
+def alembic_config(pgengine_project: Project) -> Config:
+    return make_alembic_config(pgengine_project.alembic_ini)
 
 
 @pytest.fixture(scope="module")
-async def scratch_database_url(
-    postgres_server_url: URL, worker_id: str, run_id: str
-) -> AsyncIterator[URL]:
-    async with Janitor.connect(postgres_server_url, run_id) as janitor:
-        name = janitor.name_for(f"migrations_{worker_id}")
-        await janitor.create(name, template="template0")
-    yield postgres_server_url.set(database=name)
-    async with Janitor.connect(postgres_server_url, run_id) as janitor:
-        await drop_checking_for_leaks(janitor, name)
+async def scratch_database_url(new_database: NewDatabase) -> AsyncIterator[URL]:
+    async with new_database("migrations", migrated=False) as url:
+        yield url
 
 
 @pytest.fixture
