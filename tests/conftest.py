@@ -5,22 +5,29 @@ from typing import Any
 
 import pytest
 
-from template.tests.fixtures.servers import ServerUnavailable
-from template.tests.fixtures.servers.local import LocalServer
+from pytest_pgengine import Project, ServerUnavailable
+from pytest_pgengine.servers.local import LocalServer
 from tests.variants import GATED, MATRIX
-from tools.projects import find_python, remove_server_homes, render, snapshot_template, sync
+from tools.projects import (
+    REPO_ROOT,
+    find_python,
+    remove_server_homes,
+    render,
+    snapshot_template,
+    sync,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def meta_server() -> Iterator[None]:
     """The server the meta suite's projects run on, when a test sets none: TEST_DATABASE_URL,
     or else an embedded server of the meta suite's own: the projects' own kind, run by their
-    own code (the template renders tests/fixtures/servers/ as it is)."""
+    own code (the template's test engine, pytest-pgengine)."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield
         return
     try:
-        server = LocalServer.embedded()
+        server = LocalServer.embedded(Project.at(REPO_ROOT, "meta_test"))
     except ServerUnavailable as exc:
         pytest.exit(f"Set TEST_DATABASE_URL: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     url = server.start("meta_test")

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from template.tests.fixtures.servers import ServerUnavailable
-from template.tests.fixtures.servers.binaries import Binaries
-from template.tests.fixtures.servers.local import server_home
-from template.tests.fixtures.servers.server_user import SYSTEM_USER
+from pytest_pgengine.servers import ServerUnavailable
+from pytest_pgengine.servers.binaries import Binaries
+from pytest_pgengine.servers.local import server_home
+from pytest_pgengine.servers.server_user import SYSTEM_USER
 from tools.machine import (
     as_user,
     modes_above,

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from template.tests.fixtures.servers.container_runs import LOCK_LABEL
-from template.tests.fixtures.servers.local import server_home
+from pytest_pgengine.servers.container_runs import LOCK_LABEL
+from pytest_pgengine.servers.local import server_home
 from tools.projects import NO_DOCKER, REPO_ROOT, UNPRIVILEGED_CACHE, run, zero_setup_env
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import copier
 
 # The generated projects' own server code (a package the template renders as it is).
-from template.tests.fixtures.servers.local import server_home
+from pytest_pgengine.servers.local import server_home
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A command in a rendered project's installed environment, as it is: never synced again.
