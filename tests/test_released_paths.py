@@ -1,16 +1,20 @@
 """A release never removes a path that an earlier release rendered under src/, tests/ or
 migrations/: `copier update` deletes a file that the old release rendered and the new one does
-not, whatever a team wrote in it. Where a module moved, the old path keeps a note, and the
-generated suite's `tests/fixtures/moved_modules.py` fails the run while it holds code
+not, whatever a team wrote in it. Where a module moved, the old path keeps a note in what an
+update renders (a new copy has none of them), and the generated suite's
+`tests/test_moved_modules.py`, rendered by updates only, fails while it holds code
 (CONTRIBUTING.md, "Move a file that teams edit")."""
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from copier._main import _operation
 
 from tests.test_update import changelog_releases, release_template
 from tests.variants import MATRIX
@@ -39,9 +43,21 @@ def answer_sets(questions: set[str]) -> list[dict[str, Any]]:
     return [dict(items) for items in dict.fromkeys(tuple(sorted(s.items())) for s in sets)]
 
 
-def load_plugin(project: Path) -> ModuleType:
-    """A rendered project's tests/fixtures/moved_modules.py."""
-    path = project / "tests" / "fixtures" / "moved_modules.py"
+@contextmanager
+def updating() -> Iterator[None]:
+    """Render as `copier update` renders the new release (`_copier_operation == "update"`),
+    which is what decides whether an update deletes a path. (Copier keeps the operation in a
+    context variable of its own.)"""
+    token = _operation.set("update")
+    try:
+        yield
+    finally:
+        _operation.reset(token)
+
+
+def load_moved_modules(project: Path) -> ModuleType:
+    """A project's tests/test_moved_modules.py, as an update renders it."""
+    path = project / "tests" / "test_moved_modules.py"
     spec = importlib.util.spec_from_file_location("moved_modules", path)
     assert spec is not None
     assert spec.loader is not None
@@ -65,17 +81,22 @@ def test_no_release_removes_a_path_an_earlier_one_rendered(
     }
     for index, answers in enumerate(answer_sets(questions)):
         old = render(release, tmp_path / f"old-{index}", **answers)
-        new = render(template, tmp_path / f"new-{index}", **answers)
+        with updating():
+            new = render(template, tmp_path / f"new-{index}", **answers)
+        fresh = render(template, tmp_path / f"fresh-{index}", **answers)
 
         removed = sorted(rendered(old) - rendered(new))
         assert removed == [], f"{version} rendered these ({answers=}): an update deletes them"
         # A module beside a package of the same name never runs: the generated suite checks
-        # that each holds no code, and a fresh render's hold none.
-        plugin = load_plugin(new)
+        # that each holds no code, and what the template renders there holds none.
+        moved = load_moved_modules(new)
         shadowed = {
             path
             for path in rendered(new)
             if path.endswith(".py") and (new / path).with_suffix("").is_dir()
         }
-        assert shadowed <= plugin.MOVED.keys()
-        assert plugin.left_behind(new) == []
+        assert shadowed <= moved.MOVED.keys()
+        assert [name for name in moved.MOVED if moved.what_it_holds((new / name).read_text())] == []
+        # A new copy carries none of them.
+        kept_for_updates = [*moved.MOVED, "tests/test_moved_modules.py"]
+        assert [name for name in kept_for_updates if (fresh / name).exists()] == []

@@ -5,9 +5,10 @@
     worker_database_url    session   this process's database, cloned from the migrated template
     run_id                 session   this run, announced on the server while it lives
 
-These hooks run before the conftests are imported (pytest loads the engine's plugin first). What a process does depends
-on its mode (Mode). A container (TEST_POSTGRES=docker) takes seconds to start and to stop: it is
-started when a test first needs it, so that a run without database tests does not wait for one.
+Its first hook runs before the conftests are imported (a plugin loads before them). What a
+process does depends on its mode (Mode). A container (TEST_POSTGRES=docker) takes seconds to
+start and to stop: it is started when a test first needs it, so that a run without database
+tests does not wait for one.
 """
 
 import os
