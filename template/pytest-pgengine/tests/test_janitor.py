@@ -29,9 +29,11 @@ def test_the_settings_come_from_the_ini_file(pgengine_project: Project) -> None:
     assert (pgengine_project.migrations / "env.py").is_file()
 
 
-async def test_the_worker_database_is_a_migrated_clone(worker_database_url: URL) -> None:
+async def test_the_worker_database_is_a_migrated_clone(
+    postgres_server_url: URL, worker_database_url: URL
+) -> None:
     assert worker_database_url.database is not None
-    assert worker_database_url.database.startswith("pgengine_test_")
+    assert worker_database_url.database.startswith(f"{postgres_server_url.database}_")
     async with admin_connection(worker_database_url, worker_database_url.database) as connection:
         tables = await connection.scalars(
             text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
