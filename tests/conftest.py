@@ -4,9 +4,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pytest_pgengine import Project, ServerUnavailable
 from pytest_pgengine.servers.local import LocalServer
+
 from tests.variants import GATED, MATRIX
 from tools.projects import (
     REPO_ROOT,

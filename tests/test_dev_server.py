@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from pytest_pgengine.servers.binaries import Binaries
 from pytest_pgengine.servers.local import server_home
+
 from tools.machine import modes_above, server_processes, wait_for
 from tools.projects import UV_RUN, uv_run, zero_setup_env
 from tools.serving import Client, answers, free_port

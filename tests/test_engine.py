@@ -14,7 +14,7 @@ from pytest_pgengine.config import INI_OPTIONS
 from tests.test_containers import docker_engine
 from tests.variants import MATRIX
 from tools.machine import container_env
-from tools.projects import REPO_ROOT, project_env, remove_server_homes, run, uv_run
+from tools.projects import REPO_ROOT, project_env, remove_server_homes, run
 
 ENGINE = REPO_ROOT / "template" / "pytest-pgengine"
 DEFAULT = "none-domain-docker-github"
@@ -124,7 +124,9 @@ def engine_tests(python: Path, *options: str, env: dict[str, str]) -> str:
         where.mkdir()
         shutil.copy2(ENGINE / "pyproject.toml", where)
         shutil.copytree(ENGINE / "tests", where / "tests")
-    found = run([str(python), "-c", "import pytest_pgengine; print(pytest_pgengine.__file__)"], where)
+    found = run(
+        [str(python), "-c", "import pytest_pgengine; print(pytest_pgengine.__file__)"], where
+    )
     assert str(python.parents[1]) in found.output, "the engine came from elsewhere than the wheel"
     result = run([str(python), "-m", "pytest", "-p", "no:cacheprovider", *options], where, env=env)
     assert re.search(r"\b7 passed\b", result.output), result.tail()

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from pytest_pgengine.servers import ServerUnavailable
 from pytest_pgengine.servers.binaries import Binaries
 from pytest_pgengine.servers.local import server_home
 from pytest_pgengine.servers.server_user import SYSTEM_USER
+
 from tools.machine import (
     as_user,
     modes_above,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pytest_pgengine.servers.container_runs import LOCK_LABEL
 from pytest_pgengine.servers.local import server_home
+
 from tools.projects import NO_DOCKER, REPO_ROOT, UNPRIVILEGED_CACHE, run, zero_setup_env
 
 
