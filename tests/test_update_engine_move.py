@@ -3,9 +3,9 @@ engine (`pytest-pgengine/`), on services generated from main before it (b9eace9)
 
 A team that never touched the machinery gets no conflict in it: each old module becomes a note,
 and the suite passes. (The list of fixture modules in tests/conftest.py, which both the team and
-the template changed, is resolved by hand, as any conflict of a team's line.) A team that changed a module that moved finds its lines there, between
-conflict markers, and the generated suite names the file until they have moved. The team's own
-fixtures, models and tests are untouched, and dev.py keeps working.
+the template changed, is resolved by hand, as any conflict of a team's line.) A team that
+changed a module that moved finds its lines there, between conflict markers, and the generated
+suite names the file until they have moved. The team's own fixtures and tests are untouched.
 """
 
 import re
