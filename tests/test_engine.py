@@ -14,7 +14,14 @@ from pytest_pgengine.config import INI_OPTIONS
 from tests.test_containers import docker_engine
 from tests.variants import MATRIX
 from tools.machine import container_env
-from tools.projects import REPO_ROOT, project_env, remove_server_homes, run
+from tools.projects import (
+    REPO_ROOT,
+    project_env,
+    remove_server_homes,
+    run,
+    uv_run,
+    zero_setup_env,
+)
 
 ENGINE = REPO_ROOT / "template" / "pytest-pgengine"
 DEFAULT = "none-domain-docker-github"
@@ -23,6 +30,17 @@ MAX_FIXTURE_LINES = 500
 PRIVATE_IMPORT = re.compile(r"\b(?:from|import)\s+pytest_pgengine\.\w")
 TESTS_IMPORT = re.compile(r"^\s*(?:from|import)\s+tests\b", re.MULTILINE)
 FIXTURE = re.compile(r"@pytest\.fixture\b[^\n]*\n(?:async )?def (\w+)")
+
+MOCKER_TEST = """\
+import os
+
+from pytest_mock import MockerFixture
+
+
+def test_a_fixture_of_an_installed_plugin(mocker: MockerFixture) -> None:
+    mocker.patch.dict(os.environ, {"GREETING": "hello"})
+    assert os.environ["GREETING"] == "hello"
+"""
 
 __all__ = ["docker_engine"]  # a fixture, for the container case below
 
@@ -159,3 +177,15 @@ def test_the_wheel_passes_the_engines_tests_in_a_container(installed_wheel: Path
     env = container_env()
     output = engine_tests(installed_wheel, env=env)
     assert "postgres: a throwaway Docker container" in output
+
+
+def test_a_plugin_the_team_installs_loads_with_no_other_edit(
+    render_project: Callable[..., Path],
+) -> None:
+    project = render_project()
+    run(["uv", "add", "--quiet", "--dev", "pytest-mock"], project)
+    (project / "tests" / "unit" / "test_mocker.py").write_text(MOCKER_TEST)
+
+    result = uv_run(project, "pytest", "-q", "tests/unit/test_mocker.py", env=zero_setup_env())
+
+    assert re.search(r"\b1 passed\b", result.output), result.tail()
