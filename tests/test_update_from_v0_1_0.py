@@ -292,15 +292,20 @@ def test_an_update_from_v0_1_0_keeps_every_line_the_team_wrote(
         if line.startswith("UU ")
     }
     assert {str(PACKAGE / name) for name in TEAMS_MODULES} <= conflicted
-    # The suite fails, and names each file whose code must move, and where to.
+    # The suite fails where the team's code imports a model that is still in models.py, and
+    # the failing import says why; the test of moved modules names each file whose code must
+    # move, and where to.
     sync(project)
     failed = uv_run(project, "pytest", "-q", env=env, check=False)
     assert failed.returncode != 0, failed.tail()
+    assert "Order is defined in models.py, which Python never imports" in failed.output
+    moved = uv_run(project, "pytest", "-q", "tests/test_moved_modules.py", env=env, check=False)
+    assert moved.returncode == 1, moved.tail()
     for module in MOVED:
-        named = f"{PACKAGE / module} holds" in failed.output
-        assert named == (module in TEAMS_MODULES), failed.tail()
+        named = f"{PACKAGE / module} holds" in moved.output
+        assert named == (module in TEAMS_MODULES), moved.tail()
         if named:
-            assert f"move yours to {PACKAGE / module.removesuffix('.py')}/" in failed.output
+            assert f"move yours to {PACKAGE / module.removesuffix('.py')}/" in moved.output
 
     move_the_teams_code(project)
     uv_run(project, "ruff", "format", "--quiet", ".", env=env)
@@ -332,7 +337,8 @@ def test_an_update_from_v0_1_0_keeps_every_line_the_team_wrote(
 def test_a_moved_module_deleted_once_empty_stays_deleted(
     template_repo: Path, tmp_path: Path
 ) -> None:
-    project = generate(template_repo, tmp_path / "service", CURRENT)
+    project = generate(template_repo, tmp_path / "service", FIRST)
+    update(project, CURRENT)
     for name in ["models.py", "schemas.py"]:
         git("rm", "--quiet", str(PACKAGE / name), cwd=project)
     commit_all(project, "Notes deleted")
@@ -342,3 +348,15 @@ def test_a_moved_module_deleted_once_empty_stays_deleted(
     assert not (project / PACKAGE / "models.py").exists()
     assert not (project / PACKAGE / "schemas.py").exists()
     assert NOTE_CHANGE in (project / PACKAGE / "services.py").read_text()
+
+
+def test_a_new_copy_has_no_moved_module_and_an_update_brings_none(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = generate(template_repo, tmp_path / "service", CURRENT)
+    assert [name for name in MOVED if (project / PACKAGE / name).exists()] == []
+
+    update(project, NEXT)  # a release that changed their notes
+
+    assert [name for name in MOVED if (project / PACKAGE / name).exists()] == []
+    assert not (project / "tests" / "test_moved_modules.py").exists()

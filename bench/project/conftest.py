@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from my_service.models import Base
+from pytest_pgengine import NewDatabase
 from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,8 +21,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from tests.fixtures.client import sessions_from
-from tests.fixtures.janitor import Janitor
-from tests.fixtures.templates import clone_template, drop_checking_for_leaks
 
 STRATEGY = os.environ.get("BENCH_STRATEGY", "savepoint")
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
@@ -84,15 +83,9 @@ async def schema_client(app: FastAPI, schema_engine: AsyncEngine) -> AsyncIterat
 
 
 @pytest.fixture
-async def clone_client(
-    app: FastAPI, postgres_server_url: URL, worker_id: str, run_id: str
-) -> AsyncIterator[AsyncClient]:
-    async with Janitor.connect(postgres_server_url, run_id) as janitor:
-        url = await clone_template(janitor, f"bench_{worker_id}")
-    engine = create_async_engine(url)
-    async with committing_client(app, engine) as client:
-        yield client
-    await engine.dispose()
-    assert url.database is not None
-    async with Janitor.connect(postgres_server_url, run_id) as janitor:
-        await drop_checking_for_leaks(janitor, url.database)
+async def clone_client(app: FastAPI, new_database: NewDatabase) -> AsyncIterator[AsyncClient]:
+    async with new_database("bench") as url:
+        engine = create_async_engine(url)
+        async with committing_client(app, engine) as client:
+            yield client
+        await engine.dispose()
