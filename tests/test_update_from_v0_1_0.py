@@ -343,6 +343,7 @@ def test_a_moved_module_deleted_once_empty_stays_deleted(
 ) -> None:
     project = generate(template_repo, tmp_path / "service", FIRST)
     update(project, CURRENT)
+    commit_all(project, "Updated")
     for name in ["models.py", "schemas.py"]:
         git("rm", "--quiet", str(PACKAGE / name), cwd=project)
     commit_all(project, "Notes deleted")
