@@ -2,7 +2,9 @@
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from pytest_pgengine import NewDatabase
 
 from .project.models import Item
 
@@ -42,9 +44,6 @@ async def test_a_rollback_undoes_only_its_own_savepoint(
 
 
 async def test_a_new_database_commits_for_real(new_database: object) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from pytest_pgengine import NewDatabase
 
     assert callable(new_database)
     make: NewDatabase = new_database

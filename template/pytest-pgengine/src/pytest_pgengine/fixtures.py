@@ -18,8 +18,9 @@ only its own savepoint. The outer transaction is rolled back after every test, s
 another test's rows, whatever the order or the worker.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 import pytest
 from sqlalchemy import URL
@@ -37,7 +38,11 @@ from .janitor import Janitor
 from .startup import project_of
 from .templates import clone_template, drop_checking_for_leaks
 
-NewDatabase = Callable[..., AbstractAsyncContextManager[URL]]
+
+class NewDatabase(Protocol):
+    """The `new_database` fixture: `async with new_database(role) as url:`."""
+
+    def __call__(self, role: str, *, migrated: bool = True) -> AbstractAsyncContextManager[URL]: ...
 
 
 @pytest.fixture(scope="session")
@@ -64,16 +69,16 @@ def new_database(
     async def make(role: str, *, migrated: bool = True) -> AsyncIterator[URL]:
         role = f"{role}_{worker}"
         async with Janitor.connect(postgres_server_url, run_id) as janitor:
+            name = janitor.name_for(role)
             if migrated:
-                url = await clone_template(janitor, pgengine_project, role)
+                await clone_template(janitor, pgengine_project, role)
             else:
-                url = postgres_server_url.set(database=janitor.name_for(role))
-                await janitor.create(janitor.name_for(role), template="template0")
+                await janitor.create(name, template="template0")
         try:
-            yield url
+            yield postgres_server_url.set(database=name)
         finally:
             async with Janitor.connect(postgres_server_url, run_id) as janitor:
-                await drop_checking_for_leaks(janitor, janitor.name_for(role))
+                await drop_checking_for_leaks(janitor, name)
 
     return make
 
