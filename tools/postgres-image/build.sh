@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the Docker engine has the official PostgreSQL image that the generated projects'
-# container tests start (IMAGE in template/tests/fixtures/servers/container.py): pulled where a
-# registry answers, else built here as a stand-in, as on the template's own CI machine
-# (.ci/run runs this there): the same PostgreSQL major version from Debian's packages, on a
-# minimal Debian made with debootstrap, with an entrypoint that honours the official image's
-# contract (docker-entrypoint.sh), tagged with the official image's name.
+# container tests start (IMAGE in the test engine's pytest_pgengine/servers/container.py):
+# pulled where a registry answers, else built here as a stand-in, as on the template's own CI
+# machine (.ci/run runs this there): the same PostgreSQL major version from Debian's packages,
+# on a minimal Debian made with debootstrap, with an entrypoint that honours the official
+# image's contract (docker-entrypoint.sh), tagged with the official image's name.
 #
 #   tools/postgres-image/build.sh      # building needs root, debootstrap and Debian's mirror
 #
@@ -13,7 +13,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-image=$(sed -n 's/^IMAGE = "\(.*\)"$/\1/p' "$here/../../template/tests/fixtures/servers/container.py")
+engine=$here/../../template/pytest-pgengine/src/pytest_pgengine
+image=$(sed -n 's/^IMAGE = "\(.*\)"$/\1/p' "$engine/servers/container.py")
 major=$(sed -n 's/^postgres:\([0-9][0-9]*\).*$/\1/p' <<< "$image")
 suite=trixie  # the Debian release that packages PostgreSQL $major
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
