@@ -13,7 +13,8 @@ from .settings import Settings
 
 # A statement that asyncpg prepares under a name lives on one server connection; behind a pooler
 # in transaction mode the next transaction may run on another, where the name is unknown or
-# means another query. Both caches off, asyncpg prepares each statement unnamed, per query.
+# means another query. With asyncpg's statement cache and SQLAlchemy's cache of prepared
+# statements both off, each statement is prepared unnamed, for one query.
 NO_PREPARED_STATEMENTS = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
 
 
