@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,14 @@ def free_port() -> int:
     return port
 
 
-def serve_command(project: Path, port: int, package: str = "my_service") -> list[str]:
-    """The Dockerfile's command line, on `port` of the loopback interface."""
+def serve_command(
+    project: Path, port: int, package: str = "my_service", options: Sequence[str] = ()
+) -> list[str]:
+    """The Dockerfile's command line, on `port` of the loopback interface, with uvicorn's
+    `options` (`--workers 2`)."""
     uvicorn = str(project / ".venv" / "bin" / "uvicorn")
     target = f"{package}.main:create_app"
-    return [uvicorn, "--factory", target, "--host", "127.0.0.1", "--port", str(port)]
+    return [uvicorn, "--factory", target, "--host", "127.0.0.1", "--port", str(port), *options]
 
 
 def answers(url: str) -> bool:
@@ -37,14 +40,25 @@ def answers(url: str) -> bool:
 
 
 @contextmanager
-def served(project: Path, env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[str]:
-    """The project's service, started with `env`; its base URL while the block runs. Its output
-    goes to `log`. Fails when it exits or does not answer GET /health within `timeout`."""
+def served(
+    project: Path,
+    env: dict[str, str],
+    log: Path,
+    timeout: float = 60,
+    options: Sequence[str] = (),
+) -> Iterator[str]:
+    """The project's service, started with `env` and uvicorn's `options`; its base URL while the
+    block runs. Its output goes to `log`. Fails when it exits or does not answer GET /health
+    within `timeout`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with log.open("w") as output:
         process = subprocess.Popen(
-            serve_command(project, port), cwd=project, env=env, stdout=output, stderr=output
+            serve_command(project, port, options=options),
+            cwd=project,
+            env=env,
+            stdout=output,
+            stderr=output,
         )
     try:
         deadline = time.monotonic() + timeout
