@@ -54,6 +54,7 @@ class Balancer:
         for task in tasks:
             task.cancel()
         self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self.loop.run_until_complete(asyncio.sleep(0.1))  # the sockets closing
         self.loop.close()
 
     def close(self) -> None:
@@ -70,16 +71,21 @@ class Balancer:
         except OSError:
             writer.close()
             return
+        except asyncio.CancelledError:  # the balancer closes
+            writer.close()
+            raise
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy until either side closes, then close the other."""
-    with suppress(OSError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    writer.close()
+    """Copy until either side closes, or the balancer does, then close the other."""
+    try:
+        with suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+    finally:
+        writer.close()
 
 
 @dataclass
@@ -187,15 +193,22 @@ class Load:
 
 
 def rolling_restart(
-    balancer: Balancer, replicas: list[Replica], pre_stop: float, settle: float = 2
+    balancer: Balancer,
+    replicas: list[Replica],
+    pre_stop: float,
+    settle: float = 2,
+    out_of_rotation_first: bool = True,
 ) -> list[int]:
     """Restart each replica in turn, as a Deployment's rolling update does; the exit codes of
-    the processes stopped. `settle` seconds of load before, between and after."""
+    the processes stopped. `settle` seconds of load before, between and after. Without
+    `out_of_rotation_first`, a replica is stopped while the proxy still sends it connections
+    (as when the Service learns of the stop late, without a preStop sleep): they fail."""
     exits = []
     time.sleep(settle)
     for index, old in enumerate(replicas):
-        balancer.rotation = [r.port for r in replicas if r is not old]  # not ready
-        time.sleep(pre_stop)  # preStop: the connections already made finish
+        if out_of_rotation_first:
+            balancer.rotation = [r.port for r in replicas if r is not old]  # not ready
+            time.sleep(pre_stop)  # preStop: the connections already made finish
         exits.append(old.stop())
         new = Replica(old.project, old.env, old.log, old.graceful)
         new.start()
