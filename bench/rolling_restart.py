@@ -10,6 +10,7 @@ The database server is TEST_DATABASE_URL's, or else an embedded one of its own.
 
 import argparse
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -69,12 +70,14 @@ def main() -> None:
             os.environ["TEST_DATABASE_URL"] = url.render_as_string(hide_password=False)
         template = snapshot_template(Path(tempfile.mkdtemp(dir=workdir)))
         project = sync(render(template, workdir / "my-service"))
-        query(project, "CREATE DATABASE bench_rolling_restart", project_env())
-        env = project_env(
-            DATABASE_URL=database_url(project_env(), "bench_rolling_restart", "postgresql+asyncpg")
-        )
+        database = f"bench_rolling_{secrets.token_hex(4)}"
+        query(project, f"CREATE DATABASE {database}", project_env())
+        env = project_env(DATABASE_URL=database_url(project_env(), database, "postgresql+asyncpg"))
         run([str(project / ".venv" / "bin" / "alembic"), "upgrade", "head"], project, env=env)
-        rehearse(project, env, options)
+        try:
+            rehearse(project, env, options)
+        finally:
+            query(project, f"DROP DATABASE {database} WITH (FORCE)", project_env())
     finally:
         if server is not None:
             server.stop()

@@ -73,8 +73,9 @@ class Balancer:
             return
         except asyncio.CancelledError:  # the balancer closes
             writer.close()
-            raise
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+            return
+        with suppress(asyncio.CancelledError):  # the balancer closes: pipe closes the sockets
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
