@@ -40,12 +40,28 @@ SCHEMAS = {
 PARSERS: dict[str, Callable[[str], object]] = {
     ".py": ast.parse,
     ".toml": tomllib.loads,
-    ".yml": yaml.safe_load,
-    ".yaml": yaml.safe_load,
+    # Kubernetes manifests hold several documents.
+    ".yml": lambda text: list(yaml.safe_load_all(text)),
+    ".yaml": lambda text: list(yaml.safe_load_all(text)),
 }
 # No cache: the rendered projects are shared by the tests, and stay as rendered.
 RUFF = {"format": ["format", "--check", "--no-cache", "."], "lint": ["check", "--no-cache", "."]}
 DOCKER = [name for name, answers in MATRIX.items() if answers.get("docker", True)]  # the default
+# The Kubernetes manifests, rendered with Docker (tests/test_manifests.py checks them).
+KUBERNETES = [
+    "k8s/base/kustomization.yaml",
+    "k8s/base/deployment.yaml",
+    "k8s/base/service.yaml",
+    "k8s/base/migration-job.yaml",
+    "k8s/base/pod-disruption-budget.yaml",
+    "k8s/base/horizontal-pod-autoscaler.yaml",
+    "k8s/overlays/production/kustomization.yaml",
+    "k8s/overlays/production/resources.yaml",
+    "k8s/components/pgbouncer/kustomization.yaml",
+    "k8s/components/pgbouncer/deployment.yaml",
+    "k8s/components/pgbouncer/service.yaml",
+    "k8s/components/pgbouncer/app-through-pgbouncer.yaml",
+]
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -62,10 +78,13 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
     jwt = answers["auth"] == "jwt"
     domain = answers["example_domain"]
     telemetry = answers["telemetry"]
+    docker = answers["docker"]
     return {
-        "Dockerfile": answers["docker"],
-        ".dockerignore": answers["docker"],
-        "compose.yaml": answers["docker"],
+        "Dockerfile": docker,
+        ".dockerignore": docker,
+        "compose.yaml": docker,
+        **dict.fromkeys(KUBERNETES, docker),
+        "k8s/base/secret-key.yaml": docker and jwt,
         ".github/workflows/ci.yml": answers["ci"] == "github",
         ".github/workflows/template-update.yml": answers["ci"] == "github",
         ".github/dependabot.yml": answers["ci"] == "github",
