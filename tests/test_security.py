@@ -84,8 +84,10 @@ def test_a_post_is_written_in_the_callers_name_only(service: str) -> None:
     caller, client = sign_up(service, "caller")
     body = {"author_id": victim["id"], "title": "Forged", "body": "In another's name"}
 
-    created = client.request("POST", "/api/v1/posts", body)
+    forged = client.request("POST", "/api/v1/posts", body)
+    created = client.request("POST", "/api/v1/posts", {"title": "Mine", "body": "Text"})
 
+    assert forged.status == 422, forged.text  # an author in the body is refused, not ignored
     assert created.status == 201, created.text
     assert created.json()["author_id"] == caller["id"]
     victims = Client(service).request("GET", f"/api/v1/posts?author_id={victim['id']}")
