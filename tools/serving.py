@@ -25,7 +25,8 @@ def serve_command(project: Path, port: int, package: str = "my_service") -> list
     """The Dockerfile's command line, on `port` of the loopback interface."""
     uvicorn = str(project / ".venv" / "bin" / "uvicorn")
     target = f"{package}.main:create_app"
-    return [uvicorn, "--factory", target, "--host", "127.0.0.1", "--port", str(port)]
+    listen = ["--host", "127.0.0.1", "--port", str(port)]
+    return [uvicorn, "--factory", target, *listen, "--no-server-header"]
 
 
 def answers(url: str) -> bool:
