@@ -177,6 +177,33 @@ def test_a_token_without_issuer_and_audience_is_refused(service: str) -> None:
     assert answer.status == 401, answer.text
 
 
+def test_a_password_change_needs_the_current_one_and_ends_older_tokens(service: str) -> None:
+    anonymous = Client(service)
+    account = {"email": f"changer.{secrets.token_hex(4)}@example.com", "full_name": "Changer"}
+    password, new_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    anonymous.request("POST", "/api/v1/users", account | {"password": password})
+    credentials = {"email": account["email"], "password": password}
+    login = anonymous.request("POST", "/api/v1/auth/login", credentials)
+    old = Client(service, login.json()["access_token"])
+
+    wrong = old.request(
+        "POST",
+        "/api/v1/users/me/password",
+        {"current_password": "not the password", "new_password": new_password},
+    )
+    changed = old.request(
+        "POST",
+        "/api/v1/users/me/password",
+        {"current_password": password, "new_password": new_password},
+    )
+
+    assert wrong.status == 403, wrong.text
+    assert changed.status == 200, changed.text
+    assert old.request("GET", "/api/v1/users/me").status == 401  # on every device
+    new = Client(service, changed.json()["access_token"])
+    assert new.request("GET", "/api/v1/users/me").status == 200
+
+
 def test_an_unknown_field_of_an_update_is_refused(service: str) -> None:
     user, client = sign_up(service, "unknown")
 
