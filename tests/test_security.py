@@ -204,6 +204,18 @@ def test_a_password_change_needs_the_current_one_and_ends_older_tokens(service: 
     assert new.request("GET", "/api/v1/users/me").status == 200
 
 
+def test_an_email_change_and_a_deletion_need_the_current_password(service: str) -> None:
+    user, client = sign_up(service, "holder")
+    path = f"/api/v1/users/{user['id']}"
+
+    moved = client.request("PATCH", path, {"email": f"thief.{secrets.token_hex(4)}@example.com"})
+    deleted = client.request("DELETE", path)
+
+    assert moved.status == 403, moved.text
+    assert deleted.status == 403, deleted.text
+    assert client.request("GET", "/api/v1/users/me").json()["email"].startswith("holder.")
+
+
 def test_an_unknown_field_of_an_update_is_refused(service: str) -> None:
     user, client = sign_up(service, "unknown")
 
