@@ -1,11 +1,18 @@
 """A JWT render, served by uvicorn on a migrated database, tried as a security reviewer would:
 nobody writes another user's post or in another user's name, an anonymous caller sees no
-email, a huge body is refused unread and the service keeps answering, the key of .env.example
-starts nothing, and compose publishes on the loopback interface only (docs/security.md)."""
+email, a huge body is refused unread and the service keeps answering, answers carry the
+security headers and name no server, tokens without issuer and audience and unknown fields are
+refused, the key of .env.example starts nothing, and compose publishes on the loopback
+interface only (docs/security.md)."""
 
+import base64
+import hashlib
+import hmac
+import json
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,8 +91,10 @@ def test_a_post_is_written_in_the_callers_name_only(service: str) -> None:
     caller, client = sign_up(service, "caller")
     body = {"author_id": victim["id"], "title": "Forged", "body": "In another's name"}
 
-    created = client.request("POST", "/api/v1/posts", body)
+    forged = client.request("POST", "/api/v1/posts", body)
+    created = client.request("POST", "/api/v1/posts", {"title": "Mine", "body": "Text"})
 
+    assert forged.status == 422, forged.text  # an author in the body is refused, not ignored
     assert created.status == 201, created.text
     assert created.json()["author_id"] == caller["id"]
     victims = Client(service).request("GET", f"/api/v1/posts?author_id={victim['id']}")
@@ -125,6 +134,94 @@ def test_a_64_mib_body_is_refused_unread_and_the_service_keeps_answering(service
         assert refused.headers["content-type"] == "application/problem+json"
     assert anonymous.request("GET", "/health").status == 200
     sign_up(service, "after")  # and writes still work
+
+
+def test_answers_are_neither_sniffed_nor_stored_and_name_no_server(
+    project: Path, service: str
+) -> None:
+    _, client = sign_up(service, "headers")
+    answers = {
+        "health": client.request("GET", "/health"),
+        "own account": client.request("GET", "/api/v1/users/me"),
+        "refusal": client.request("GET", "/api/v1/users/0"),
+    }
+
+    for name, answer in answers.items():
+        headers = {header.lower(): value for header, value in answer.headers.items()}
+        assert headers["x-content-type-options"] == "nosniff", name
+        assert headers["cache-control"] == "no-store", name
+        assert "server" not in headers, name
+    # Served as the Dockerfile serves it: the flag above is the Dockerfile's.
+    assert '"--no-server-header"]' in (project / "Dockerfile").read_text()
+
+
+def signed_token(claims: dict[str, Any]) -> str:
+    """An HS256 token with `claims`, signed with the service's key, made by hand."""
+
+    def encode(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    signing_input = f"{encode({'alg': 'HS256', 'typ': 'JWT'})}.{encode(claims)}"
+    signature = hmac.new(SECRET_KEY.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def test_a_token_without_issuer_and_audience_is_refused(service: str) -> None:
+    # Signed with the service's own key, as a token issued before iss and aud were required.
+    user, _ = sign_up(service, "legacy")
+    now = int(time.time())
+    token = signed_token({"sub": str(user["id"]), "iat": now, "exp": now + 300})
+
+    answer = Client(service, token).request("GET", "/api/v1/users/me")
+
+    assert answer.status == 401, answer.text
+
+
+def test_a_password_change_needs_the_current_one_and_ends_older_tokens(service: str) -> None:
+    anonymous = Client(service)
+    account = {"email": f"changer.{secrets.token_hex(4)}@example.com", "full_name": "Changer"}
+    password, new_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    anonymous.request("POST", "/api/v1/users", account | {"password": password})
+    credentials = {"email": account["email"], "password": password}
+    login = anonymous.request("POST", "/api/v1/auth/login", credentials)
+    old = Client(service, login.json()["access_token"])
+
+    wrong = old.request(
+        "POST",
+        "/api/v1/users/me/password",
+        {"current_password": "not the password", "new_password": new_password},
+    )
+    changed = old.request(
+        "POST",
+        "/api/v1/users/me/password",
+        {"current_password": password, "new_password": new_password},
+    )
+
+    assert wrong.status == 403, wrong.text
+    assert changed.status == 200, changed.text
+    assert old.request("GET", "/api/v1/users/me").status == 401  # on every device
+    new = Client(service, changed.json()["access_token"])
+    assert new.request("GET", "/api/v1/users/me").status == 200
+
+
+def test_an_email_change_and_a_deletion_need_the_current_password(service: str) -> None:
+    user, client = sign_up(service, "holder")
+    path = f"/api/v1/users/{user['id']}"
+
+    moved = client.request("PATCH", path, {"email": f"thief.{secrets.token_hex(4)}@example.com"})
+    deleted = client.request("DELETE", path)
+
+    assert moved.status == 403, moved.text
+    assert deleted.status == 403, deleted.text
+    assert client.request("GET", "/api/v1/users/me").json()["email"].startswith("holder.")
+
+
+def test_an_unknown_field_of_an_update_is_refused(service: str) -> None:
+    user, client = sign_up(service, "unknown")
+
+    answer = client.request("PATCH", f"/api/v1/users/{user['id']}", {"password": "new one!"})
+
+    assert answer.status == 422, answer.text
 
 
 @pytest.mark.parametrize("key", ["env-example", OLD_PLACEHOLDER])

@@ -28,7 +28,8 @@ def serve_command(
     `options` (`--workers 2`)."""
     uvicorn = str(project / ".venv" / "bin" / "uvicorn")
     target = f"{package}.main:create_app"
-    return [uvicorn, "--factory", target, "--host", "127.0.0.1", "--port", str(port), *options]
+    listen = ["--host", "127.0.0.1", "--port", str(port)]
+    return [uvicorn, "--factory", target, *listen, "--no-server-header", *options]
 
 
 def answers(url: str) -> bool:

@@ -1,11 +1,11 @@
-"""What wraps every request: its id, CORS, a bound on its body's size, and a problem details
-answer for an unexpected error."""
+"""What wraps every request: its id, CORS, a bound on its body's size, a problem details
+answer for an unexpected error, and the security headers of every answer."""
 
 import logging
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI, Request, status
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -87,6 +87,34 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, send)
 
 
+class SecurityHeaders:
+    """Sets on every answer, errors included:
+
+    - `X-Content-Type-Options: nosniff`: a browser takes an answer for what its Content-Type
+      says, and never runs a JSON body as a script or a page;
+    - `Cache-Control: no-store`, unless the route set its own: answers carry tokens and
+      personal data, which no browser or shared cache may keep. A route whose answer is public
+      and may be cached says so with a Cache-Control header of its own.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def add_middleware(app: FastAPI, settings: Settings) -> None:
     # The last one added runs first: the request id wraps everything else.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
@@ -102,3 +130,5 @@ def add_middleware(app: FastAPI, settings: Settings) -> None:
     # X-Request-ID from the client when it is a UUID (or 32 hex digits), else a new one; echoed
     # in the response, and on every log line written while handling the request (logs.py).
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    # Outermost: the answers of every other layer (413, 500, CORS) carry the headers too.
+    app.add_middleware(SecurityHeaders)
