@@ -294,7 +294,10 @@ def test_a_choice_that_does_not_exist_is_refused(default_project: Path) -> None:
     result = uv_run(default_project, "pytest", "-q", env=env, check=False)
 
     assert result.returncode == 4, result.output
-    assert "TEST_POSTGRES='sqlite': use one of embedded, docker, system" in result.output
+    assert (
+        "TEST_POSTGRES (or pgengine_server) is 'sqlite': use one of embedded, docker, system"
+        in (result.output)
+    )
 
 
 @as_root
