@@ -5,11 +5,9 @@ update renders (a new copy has none of them), and the generated suite's
 `tests/test_moved_modules.py`, rendered by updates only, fails while it holds code
 (CONTRIBUTING.md, "Move a file that teams edit")."""
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from copier._main import _operation
 
 from tests.test_update import changelog_releases, release_template
 from tests.variants import MATRIX
-from tools.projects import render
+from tools.projects import load_moved_modules, render
 
 # What teams edit after the first copy: the service's code, its tests, fixtures and conftests,
 # and its migrations.
@@ -53,17 +51,6 @@ def updating() -> Iterator[None]:
         yield
     finally:
         _operation.reset(token)
-
-
-def load_moved_modules(project: Path) -> ModuleType:
-    """A project's tests/test_moved_modules.py, as an update renders it."""
-    path = project / "tests" / "test_moved_modules.py"
-    spec = importlib.util.spec_from_file_location("moved_modules", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 Shared by the meta suite (tests/) and the benchmarks (bench/).
 """
 
+import importlib.util
 import json
 import os
 import shlex
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -226,3 +228,14 @@ def server_homes(project: Path) -> list[Path]:
 def remove_server_homes(project: Path) -> None:
     for home in server_homes(project):
         shutil.rmtree(home, ignore_errors=True)
+
+
+def load_moved_modules(project: Path) -> ModuleType:
+    """A project's tests/test_moved_modules.py, as an update renders it."""
+    path = project / "tests" / "test_moved_modules.py"
+    spec = importlib.util.spec_from_file_location("moved_modules", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
