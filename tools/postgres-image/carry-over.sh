@@ -24,7 +24,7 @@ new=$name-db-data-$major
 dump=$(mktemp)
 
 cleanup() {
-    docker rm --force "$name-old" "$name-refused" "$name-new" > /dev/null 2>&1 || true
+    docker rm --force --volumes "$name-old" "$name-refused" "$name-new" > /dev/null 2>&1 || true
     docker volume rm "$old" "$new" > /dev/null 2>&1 || true
     rm -f "$dump"
 }
@@ -53,7 +53,7 @@ docker run --detach --name "$name-old" --volume "$old:/var/lib/postgresql/data" 
 ready "$name-old"
 psql_in "$name-old" "CREATE TABLE widgets (id int PRIMARY KEY, name text NOT NULL);
     INSERT INTO widgets SELECT n, 'widget ' || n FROM generate_series(1, 1000) AS n;" > /dev/null
-docker rm --force "$name-old" > /dev/null
+docker rm --force --volumes "$name-old" > /dev/null
 
 echo "2. $image refuses the old volume at the old mount"
 if docker run --name "$name-refused" --volume "$old:/var/lib/postgresql/data" \
@@ -68,7 +68,7 @@ docker run --detach --name "$name-old" --volume "$old:/var/lib/postgresql/data" 
     > /dev/null
 ready "$name-old"
 docker exec "$name-old" pg_dump -U postgres --format=custom "$database" > "$dump"
-docker rm --force "$name-old" > /dev/null
+docker rm --force --volumes "$name-old" > /dev/null
 docker run --detach --name "$name-new" --volume "$new:/var/lib/postgresql" \
     --env POSTGRES_PASSWORD=postgres --env POSTGRES_DB="$database" "$image" > /dev/null
 ready "$name-new"
