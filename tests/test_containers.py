@@ -76,6 +76,10 @@ def test_a_throwaway_container_runs_the_whole_suite(
     result = uv_run(gated_projects(variant), "pytest", "-v", *options, env=container_env())
 
     assert "postgres: a throwaway Docker container (postgres:18-alpine)" in result.output
+    # The container has the one major (tests/test_postgres_major.py), or this test fails.
+    assert "test_postgres_version.py::test_the_server_has_productions_major PASSED" in (
+        result.output
+    )
     assert " passed" in result.output
     assert " skipped" not in result.output
 
