@@ -1,6 +1,6 @@
 """One PostgreSQL major everywhere, written once: the tag of the test engine's container image
 (IMAGE in template/pytest-pgengine/src/pytest_pgengine/servers/container.py, read by
-pytest_pgengine.versions as MAJOR).
+pytest_pgengine.POSTGRES_MAJOR).
 
 Every file of this repository and of the rendered projects that names a PostgreSQL major (an
 image, a Debian package, the embedded wheel's range or pin, a data folder, "PostgreSQL <n>")
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytest_pgengine import POSTGRES_MAJOR as MAJOR
 from pytest_pgengine.servers.container import IMAGE
-from pytest_pgengine.versions import MAJOR
 
 from tools.projects import REPO_ROOT, project_env, query, uv_run, zero_setup_env
 

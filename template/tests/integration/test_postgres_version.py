@@ -6,8 +6,7 @@ On a server the project provides (TEST_DATABASE_URL) of another major, the test 
 production.
 """
 
-from pytest_pgengine import Project
-from pytest_pgengine.versions import check_server_major
+from pytest_pgengine import Project, check_server_major
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -20,7 +20,7 @@ from .servers.container import IMAGE
 if TYPE_CHECKING:
     from .config import Project
 
-MAJOR = int(IMAGE.partition(":")[2].split("-")[0].split(".")[0])
+POSTGRES_MAJOR = int(IMAGE.partition(":")[2].split("-")[0].split(".")[0])
 
 
 class PostgresMajorWarning(UserWarning):
@@ -32,8 +32,8 @@ class PostgresMajorWarning(UserWarning):
 
 
 def started_at_major(project: Project) -> bool:
-    """Whether the engine's server is one it starts from a source of MAJOR: the embedded
-    wheel (taken when installed, unless another way is asked for) or the container image."""
+    """Whether the engine's server is one it starts from a source of POSTGRES_MAJOR: the
+    embedded wheel (taken when installed, unless another way is asked for) or the image."""
     if url_from_environment() is not None:
         return False
     if project.server == "docker":
@@ -43,12 +43,12 @@ def started_at_major(project: Project) -> bool:
 
 def check_server_major(server_version_num: int, project: Project) -> None:
     """Fail, or warn on a server the project provides, unless `server_version_num` (`SHOW
-    server_version_num`) is of MAJOR."""
+    server_version_num`) is of POSTGRES_MAJOR."""
     major = server_version_num // 10000
-    if major == MAJOR:
+    if major == POSTGRES_MAJOR:
         return
     message = (
-        f"the tests ran on PostgreSQL {major} ({server_version_num}), not {MAJOR} as "
+        f"the tests ran on PostgreSQL {major} ({server_version_num}), not {POSTGRES_MAJOR} as "
         f"production's image ({IMAGE}) and the embedded server"
     )
     if started_at_major(project):
