@@ -75,7 +75,12 @@ def test_a_throwaway_container_runs_the_whole_suite(
 ) -> None:
     result = uv_run(gated_projects(variant), "pytest", "-v", *options, env=container_env())
 
-    assert "postgres: a throwaway Docker container (postgres:17-alpine)" in result.output
+    assert "postgres: a throwaway Docker container (postgres:18-alpine)" in result.output
+    # The container has the one major (tests/test_postgres_major.py), or this test fails.
+    version_test = "test_postgres_version.py::test_the_server_has_productions_major"
+    assert [
+        line for line in result.output.splitlines() if version_test in line and "PASSED" in line
+    ]
     assert " passed" in result.output
     assert " skipped" not in result.output
 
@@ -141,6 +146,6 @@ def test_ryuk_that_cannot_start_is_named_with_the_way_round_it(default_project: 
     result = uv_run(default_project, "pytest", "-q", "-k", "health", env=env, check=False)
 
     assert result.returncode == 4, result.output  # pytest's usage error
-    assert "the Docker engine did not start postgres:17-alpine" in result.output
+    assert "the Docker engine did not start postgres:18-alpine" in result.output
     assert "testcontainers starts Ryuk (localhost/no-such-ryuk:1) first" in result.output
     assert "set TESTCONTAINERS_RYUK_DISABLED=true" in result.output

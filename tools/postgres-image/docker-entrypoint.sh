@@ -6,6 +6,9 @@
 #   (default postgres), POSTGRES_DB (default: the user), POSTGRES_INITDB_ARGS,
 #   POSTGRES_HOST_AUTH_METHOD (default scram-sha-256: the password, for every remote address);
 # - a UTF8 cluster in $PGDATA, made on the first start; later starts keep it;
+# - as the official image since 18: PGDATA is /var/lib/postgresql/<major>/docker, under the
+#   volume at /var/lib/postgresql; a mount at the old data folder, /var/lib/postgresql/data
+#   (a volume of an older major, mounted as before 18), is refused, its data left as it is;
 # - while the cluster is set up, the server listens on its Unix socket only: a client that
 #   connects over TCP (testcontainers' readiness check does, from inside the container) gets
 #   through only once the server runs for good, listening on every address;
@@ -17,9 +20,20 @@ if [ "${1:0:1}" = "-" ]; then
     set -- postgres "$@"
 fi
 
+if [ "$1" = postgres ] && [ "$PGDATA" != /var/lib/postgresql/data ] &&
+    grep -q ' /var/lib/postgresql/data ' /proc/self/mountinfo; then
+    cat >&2 <<EOF
+Error: in 18+, this image keeps the database in PGDATA=$PGDATA,
+under a volume mounted at /var/lib/postgresql. A volume is mounted at the folder of older
+images, /var/lib/postgresql/data: mount a volume at /var/lib/postgresql instead, and carry an
+older major's data over with pg_dump and a restore (or pg_upgrade).
+EOF
+    exit 1
+fi
+
 if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
     mkdir -p "$PGDATA" /var/run/postgresql
-    chown postgres:postgres "$PGDATA" /var/run/postgresql
+    chown postgres:postgres "$(dirname "$PGDATA")" "$PGDATA" /var/run/postgresql
     chmod 700 "$PGDATA"
     exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi

@@ -26,16 +26,22 @@ if TYPE_CHECKING:  # "import x as x": each name is re-exported, for mypy --stric
     from .templates import clone_template as clone_template
     from .templates import drop_checking_for_leaks as drop_checking_for_leaks
     from .templates import migrations_fingerprint as migrations_fingerprint
+    from .versions import POSTGRES_MAJOR as POSTGRES_MAJOR
+    from .versions import PostgresMajorWarning as PostgresMajorWarning
+    from .versions import check_server_major as check_server_major
 
 # Each public name, and the module that defines it.
 _MODULES = {
     "DropRefused": "janitor",
     "Janitor": "janitor",
     "NewDatabase": "fixtures",
+    "POSTGRES_MAJOR": "versions",
+    "PostgresMajorWarning": "versions",
     "Project": "config",
     "ServerUnavailable": "servers",
     "admin_connection": "connections",
     "alembic_config": "migrating",
+    "check_server_major": "versions",
     "clone_template": "templates",
     "development_database": "development",
     "drop_checking_for_leaks": "templates",

@@ -20,7 +20,7 @@ from .container_runs import ContainerRun, remove_dead_runs_containers
 if TYPE_CHECKING:
     from testcontainers.community.postgres import PostgresContainer
 
-IMAGE = "postgres:17-alpine"
+IMAGE = "postgres:18-alpine"
 
 
 class ContainerServer:
