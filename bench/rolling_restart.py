@@ -28,19 +28,14 @@ from tools.projects import (
     snapshot_template,
     sync,
 )
-from tools.rolling import Balancer, Load, Replica, rolling_restart
+from tools.rolling import Load, rolling_restart, service_replicas
 
 REPLICAS = 3
 GRACEFUL = 5
 
 
 def rehearse(project: Path, env: dict[str, str], options: argparse.Namespace) -> None:
-    replicas = [Replica(project, env, project / f"replica{n}.log", GRACEFUL) for n in range(3)]
-    balancer = Balancer()
-    try:
-        for replica in replicas:
-            replica.start()
-        balancer.rotation = [replica.port for replica in replicas]
+    with service_replicas(project, env, project, GRACEFUL, REPLICAS) as (balancer, replicas):
         for round_number in range(1, options.rounds + 1):
             with Load(balancer.port, callers=options.callers).running() as load:
                 exits = rolling_restart(balancer, replicas, options.pre_stop)
@@ -48,11 +43,6 @@ def rehearse(project: Path, env: dict[str, str], options: argparse.Namespace) ->
             print(f"round {round_number}: {figures}; replicas stopped with {exits}")
             for error in load.errors[:5]:
                 print(f"  {error}")
-    finally:
-        balancer.close()
-        for replica in replicas:
-            if replica.process and replica.process.poll() is None:
-                replica.stop()
 
 
 def main() -> None:

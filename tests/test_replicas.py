@@ -25,6 +25,7 @@ from tools.projects import (
     UV_RUN,
     database_url,
     driver_dsn,
+    new_database,
     project_env,
     query,
     render,
@@ -52,14 +53,8 @@ def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def database(project: Path) -> Iterator[str]:
-    """A new, empty database of the test's own on the meta suite's server; its name."""
-    name = f"meta_replicas_{secrets.token_hex(4)}"
-    env = project_env()
-    query(project, f"CREATE DATABASE {name}", env)
-    try:
+    with new_database(project, "meta_replicas") as name:
         yield name
-    finally:
-        query(project, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", env)
 
 
 # Holds the `public` schema (an uncommitted DROP) until as many sessions as it is given wait

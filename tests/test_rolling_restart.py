@@ -7,7 +7,6 @@ bounded load: every request is answered, 200, and every replica stopped exits 0.
 bench/rolling_restart.py prints the same figures (requests, failures, p50, p99).
 """
 
-import secrets
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.projects import database_url, project_env, query, render, run, sync
-from tools.rolling import Balancer, Load, Replica, rolling_restart
+from tools.projects import database_url, new_database, project_env, render, run, sync
+from tools.rolling import Load, rolling_restart, service_replicas
 
 REPLICAS = 3
 # Shorter than the manifests' 5 s and 20 s: the loopback's connections end within a second.
@@ -31,13 +30,8 @@ def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def database(project: Path) -> Iterator[str]:
-    name = f"meta_rolling_{secrets.token_hex(4)}"
-    env = project_env()
-    query(project, f"CREATE DATABASE {name}", env)
-    try:
+    with new_database(project, "meta_rolling") as name:
         yield name
-    finally:
-        query(project, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", env)
 
 
 def migration_command(project: Path) -> list[str]:
@@ -56,21 +50,13 @@ def rehearse(
     command = migration_command(project)
     run([str(project / ".venv" / "bin" / command[0]), *command[1:]], project, env=env)
 
-    replicas = [Replica(project, env, folder / f"replica{n}.log", GRACEFUL) for n in range(3)]
-    balancer = Balancer()
-    try:
-        for replica in replicas:
-            replica.start()
-        balancer.rotation = [replica.port for replica in replicas]
-        with Load(balancer.port, callers=8, seconds=120).running() as load:
-            exits = rolling_restart(
-                balancer, replicas, PRE_STOP, out_of_rotation_first=out_of_rotation_first
-            )
-    finally:
-        balancer.close()
-        for replica in replicas:
-            if replica.process and replica.process.poll() is None:
-                replica.stop()
+    with (
+        service_replicas(project, env, folder, GRACEFUL, REPLICAS) as (balancer, replicas),
+        Load(balancer.port, callers=8, seconds=120).running() as load,
+    ):
+        exits = rolling_restart(
+            balancer, replicas, PRE_STOP, out_of_rotation_first=out_of_rotation_first
+        )
     print(load.figures())
     return load, exits
 

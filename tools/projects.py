@@ -6,11 +6,13 @@ Shared by the meta suite (tests/) and the benchmarks (bench/).
 import importlib.util
 import json
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -239,3 +241,16 @@ def load_moved_modules(project: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextmanager
+def new_database(project: Path, prefix: str) -> Iterator[str]:
+    """A new, empty database `<prefix>_<random>` on the meta suite's server, for the block; its
+    name."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    env = project_env()
+    query(project, f"CREATE DATABASE {name}", env)
+    try:
+        yield name
+    finally:
+        query(project, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", env)

@@ -193,6 +193,26 @@ class Load:
         }
 
 
+@contextmanager
+def service_replicas(
+    project: Path, env: dict[str, str], folder: Path, graceful: int, count: int = 3
+) -> Iterator[tuple[Balancer, list[Replica]]]:
+    """`count` replicas of the service in `project`, started and in the balancer's rotation
+    until the block ends; then the balancer closes and every replica still running stops."""
+    replicas = [Replica(project, env, folder / f"replica{n}.log", graceful) for n in range(count)]
+    balancer = Balancer()
+    try:
+        for replica in replicas:
+            replica.start()
+        balancer.rotation = [replica.port for replica in replicas]
+        yield balancer, replicas
+    finally:
+        balancer.close()
+        for replica in replicas:
+            if replica.process and replica.process.poll() is None:
+                replica.stop()
+
+
 def rolling_restart(
     balancer: Balancer,
     replicas: list[Replica],
