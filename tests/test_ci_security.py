@@ -83,6 +83,8 @@ def check_pins(workflow: Path, pins: Pins) -> None:
     ]
     assert len(lines) == len(steps), f"{workflow}: a `uses:` the line check does not see"
     for line in lines:
+        if line["reference"].startswith("./"):
+            continue  # a workflow of the same repository runs at the caller's commit
         pinned = PINNED.match(line["reference"])
         assert pinned, f"{workflow}: {line['reference']} is not pinned to a full commit SHA"
         version = VERSION_COMMENT.match(line["comment"])

@@ -15,6 +15,7 @@ import copier
 import pytest
 
 from tools.projects import REPO_ROOT, load_moved_modules, run, snapshot_template
+from tools.release import releases as recorded_releases
 
 TEMPLATE_CHANGE = "Added by the next template release."
 OWN_ROUTE = """
@@ -30,13 +31,10 @@ def git(*args: str, cwd: Path) -> str:
     return run(["git", *GIT_IDENTITY, *args], cwd).output
 
 
-# A release's entry in CHANGELOG.md: "## v0.1.0 (2026-11-22, commit <40 hex digits>)".
-RELEASE_ENTRY = re.compile(r"^## (v[\w.]+) \(.*commit ([0-9a-f]{40})\)", re.MULTILINE)
-
-
 def changelog_releases() -> dict[str, str]:
     """Every release that CHANGELOG.md records, newest first: its version and its commit."""
-    return dict(RELEASE_ENTRY.findall((REPO_ROOT / "CHANGELOG.md").read_text()))
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text()
+    return {release.version: release.commit for release in recorded_releases(changelog)}
 
 
 def previous_release() -> tuple[str, str]:
