@@ -3,7 +3,8 @@
 Each entry names a commit of main's history and, after the first, opens with the steps of an
 update from the release before it; `tools/release.py` plans a tag and a GitHub release for each
 entry without a tag (here in a clone, with `--dry-run`), with the test engine's sdist and wheel
-built from the entry's own commit.
+built from the entry's own commit. With those tags, `copier copy` and `copier update` without
+`--vcs-ref` take the newest release, never main's newer commits.
 """
 
 import itertools
@@ -11,10 +12,12 @@ import re
 import sys
 from pathlib import Path
 
+import copier
 import pytest
+import yaml
 
-from tests.test_update import git
-from tools.projects import REPO_ROOT, run
+from tests.test_update import clear_template, commit_all, git, tag_releases, update
+from tools.projects import REPO_ROOT, run, snapshot_template
 from tools.release import releases
 
 RELEASES = releases((REPO_ROOT / "CHANGELOG.md").read_text())
@@ -81,3 +84,38 @@ def test_an_entry_naming_a_commit_outside_main_is_refused(clone: Path) -> None:
 
     assert refused.returncode != 0
     assert f"v99.0.0: commit {stray} is not in this branch's history" in refused.output
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's repository as users see it: each release tagged, and main's newer
+    commits (the working tree) on top, untagged."""
+    repo = tag_releases(tmp_path_factory.mktemp("published"))
+    clear_template(repo)
+    snapshot_template(repo)
+    commit_all(repo, "Main, after the newest release")
+    return repo
+
+
+def recorded_commit(project: Path) -> str:
+    return str(yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"])
+
+
+def test_a_copy_without_a_ref_renders_the_newest_release(published: Path, tmp_path: Path) -> None:
+    copier.run_copy(str(published), tmp_path / "service", defaults=True, quiet=True)
+
+    assert recorded_commit(tmp_path / "service") == RELEASES[0].version
+
+
+def test_an_update_without_a_ref_moves_to_the_newest_release(
+    published: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "service"
+    first = RELEASES[-1].version
+    copier.run_copy(str(published), project, vcs_ref=first, defaults=True, quiet=True)
+    git("init", "--quiet", cwd=project)
+    commit_all(project, "Generated")
+
+    update(project, None)
+
+    assert recorded_commit(project) == RELEASES[0].version

@@ -63,6 +63,23 @@ def release_template(commit: str, destination: Path) -> Path:
     return destination
 
 
+def clear_template(repo: Path) -> None:
+    (repo / "copier.yml").unlink(missing_ok=True)
+    shutil.rmtree(repo / "template", ignore_errors=True)
+
+
+def tag_releases(repo: Path) -> Path:
+    """A new git repository in `repo` holding each release CHANGELOG.md records, oldest first:
+    its template as its commit had it, tagged with its version (what the release workflow
+    publishes)."""
+    git("init", "--quiet", cwd=repo)
+    for version, commit in reversed(changelog_releases().items()):
+        clear_template(repo)
+        release_template(commit, repo)
+        commit_all(repo, f"Release {version}", tag=version)
+    return repo
+
+
 def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
     git("add", "--all", cwd=repo)
     git("commit", "--quiet", "--allow-empty", "-m", message, cwd=repo)
@@ -107,7 +124,7 @@ def copy(releases: Releases, destination: Path, ref: str, **answers: Any) -> Pat
     return destination
 
 
-def update(project: Path, ref: str, **answers: Any) -> None:
+def update(project: Path, ref: str | None, **answers: Any) -> None:
     copier.run_update(
         project,
         data=answers,
