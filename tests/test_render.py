@@ -32,6 +32,7 @@ SHARDING = re.compile(r"pytest-split|--splits|\.test_durations")
 SCHEMAS = {
     ".github/workflows/ci.yml": "vendor.github-workflows",
     ".github/workflows/template-update.yml": "vendor.github-workflows",
+    ".github/workflows/container.yml": "vendor.github-workflows",
     ".github/dependabot.yml": "vendor.dependabot",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "renovate.json": "vendor.renovate",
@@ -87,6 +88,7 @@ def expected_files(answers: dict[str, Any]) -> dict[str, bool]:
         "k8s/base/secret-key.yaml": docker and jwt,
         ".github/workflows/ci.yml": answers["ci"] == "github",
         ".github/workflows/template-update.yml": answers["ci"] == "github",
+        ".github/workflows/container.yml": answers["ci"] == "github" and docker,
         ".github/dependabot.yml": answers["ci"] == "github",
         ".gitlab-ci.yml": answers["ci"] == "gitlab",
         "renovate.json": answers["ci"] != "github",
