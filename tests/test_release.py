@@ -119,3 +119,19 @@ def test_an_update_without_a_ref_moves_to_the_newest_release(
     update(project, None)
 
     assert recorded_commit(project) == RELEASES[0].version
+
+
+def test_the_release_waits_for_every_other_job_on_main() -> None:
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    jobs = workflow["jobs"]
+    waited: set[str] = set()
+    pending = list(jobs["release"]["needs"])
+    while pending:
+        job = pending.pop()
+        waited.add(job)
+        needs = jobs[job].get("needs", [])
+        pending.extend([needs] if isinstance(needs, str) else needs)
+
+    assert waited == jobs.keys() - {"release"}
+    assert jobs["release"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert jobs["release"]["uses"] == "./.github/workflows/release.yml"
