@@ -8,6 +8,7 @@ from pytest_pgengine import Project, ServerUnavailable
 from pytest_pgengine.servers.local import LocalServer
 
 from tests.variants import GATED, MATRIX
+from tools.pgbouncer import MISSING, pgbouncer_program, running_pgbouncer
 from tools.projects import (
     REPO_ROOT,
     find_python,
@@ -101,3 +102,18 @@ def render_project(template: Path, tmp_path: Path) -> Iterator[Callable[..., Pat
 
     yield make
     remove_server_homes(project)
+
+
+@pytest.fixture
+def pgbouncer(tmp_path: Path) -> Iterator[int]:
+    """A new PgBouncer in transaction mode in front of the meta suite's server (no statement of
+    an earlier test on its connections): its port (tools/pgbouncer.py). Where pgbouncer is
+    missing the test skips, saying why, except where it is expected (META_PGBOUNCER=required,
+    as `.ci/run` sets): there it fails."""
+    program = pgbouncer_program()
+    if program is None:
+        if os.environ.get("META_PGBOUNCER") == "required":
+            pytest.fail(f"META_PGBOUNCER=required, but {MISSING}")
+        pytest.skip(MISSING)
+    with running_pgbouncer(program, tmp_path) as port:
+        yield port

@@ -4,7 +4,8 @@ Kubernetes version's schemas, strictly (kubernetes-validate: its schemas ship in
 network); a misspelled field fails that check; and what the manifests say of the service
 agrees with its code: the probes' paths are its routes, the container's port is the
 Dockerfile's, the grace period covers the preStop sleep and uvicorn's graceful shutdown, the
-migration Job runs compose's migration command, and secrets are referenced, never written."""
+migration Job runs compose's migration command, secrets are referenced, never written, and the
+autoscaler alone sets the replicas' count (at least 2; 3 in production)."""
 
 import ast
 import json
@@ -48,11 +49,11 @@ def validate(project: Path, manifests: str, *, check: bool = True) -> tuple[int,
     return result.returncode, result.output
 
 
-def resources(project: Path) -> dict[str, Resource]:
-    """The overlay's resources by kind and name (`Deployment/my-service-app`)."""
+def resources(project: Path, folder: str = OVERLAY) -> dict[str, Resource]:
+    """The overlay's (or `folder`'s) resources by kind and name (`Deployment/my-service-app`)."""
     return {
         f"{document['kind']}/{document['metadata']['name']}": document
-        for document in yaml.safe_load_all(kustomize(project))
+        for document in yaml.safe_load_all(kustomize(project, folder))
         if document
     }
 
@@ -185,6 +186,28 @@ def test_the_manifests_agree_with_the_code(
 
 
 PROBES = ["startupProbe", "readinessProbe", "livenessProbe"]
+
+
+@pytest.mark.parametrize(("folder", "at_least"), [("k8s/base", 2), (OVERLAY, 3)])
+def test_the_autoscaler_alone_sets_the_replicas_count(
+    matrix_projects: Callable[[str], Path], folder: str, at_least: int
+) -> None:
+    """A `replicas` in the Deployment would reset the autoscaler's count at every `kubectl
+    apply`; the autoscaler's minimum keeps a replica serving while another one restarts or is
+    evicted (the disruption budget lets one go at a time)."""
+    found = resources(matrix_projects("none-domain-docker-github"), folder)
+    deployment = one(found, "Deployment", "-app")
+    autoscaler = one(found, "HorizontalPodAutoscaler", "-app")
+    budget = one(found, "PodDisruptionBudget", "-app")
+
+    assert "replicas" not in deployment["spec"]
+    assert autoscaler["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    assert autoscaler["spec"]["minReplicas"] == at_least
+    assert autoscaler["spec"]["minReplicas"] - budget["spec"]["maxUnavailable"] >= 1
 
 
 def route_paths(module: Path) -> set[str]:

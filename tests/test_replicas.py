@@ -2,25 +2,21 @@
 served with 2 workers through Debian's PgBouncer in transaction mode (the generated README,
 "Running several replicas").
 
-PgBouncer comes from apt (`.ci/run` installs it). Where it is missing its test skips, saying
-why, except where it is expected (META_PGBOUNCER=required, as `.ci/run` sets): there it fails.
-PgBouncer refuses to run as root: as root it runs as another user.
+PgBouncer comes from apt, started by the `pgbouncer` fixture (tests/conftest.py,
+tools/pgbouncer.py) with `default_pool_size=4`: fewer server connections than the service's
+2 workers x 5 pooled ones, so that the transactions of one client connection move between them.
+Where pgbouncer is missing its test skips, saying why, except where META_PGBOUNCER=required.
 """
 
-import os
 import secrets
-import shutil
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from tools.machine import unprivileged_user
 from tools.projects import (
     UV_RUN,
     database_url,
@@ -32,14 +28,11 @@ from tools.projects import (
     sync,
     uv_run,
 )
-from tools.serving import Client, free_port, served
+from tools.serving import Client, served
 
 # The load: as many requests, as many at a time; a fifth of them writes.
 REQUESTS = 600
 AT_ONCE = 32
-# Servers connections per database and user: fewer than the service's 2 workers x 5 pooled
-# connections, so that the transactions of one client connection move between them.
-PGBOUNCER_POOL_SIZE = 4
 # Processes that run `alembic upgrade head` at once, and how many times they race (each time on
 # a new database).
 RACERS = 3
@@ -127,70 +120,6 @@ def test_migrations_started_at_once_migrate_once(project: Path, database: str, r
     assert set(upgrades.values()) == {1}, upgrades
     versions = query(project, "SELECT version_num FROM alembic_version", env, database)
     assert len(versions) == 1, versions
-
-
-def pgbouncer_program() -> str:
-    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
-    if found:
-        return found
-    reason = "pgbouncer is not installed (Debian: apt-get install pgbouncer)"
-    if os.environ.get("META_PGBOUNCER") == "required":
-        pytest.fail(f"META_PGBOUNCER=required, but {reason}")
-    pytest.skip(reason)
-
-
-def pgbouncer_config(folder: Path, port: int) -> tuple[Path, str]:
-    """Transaction mode, on `port` of the loopback interface, in front of the meta suite's
-    server (TCP, or its Unix socket's folder); clients log in as anyone. Its file, and the
-    user to run it as when the tests run as root (PgBouncer refuses root): the owner of the
-    server's socket folder, which others may not enter, or else the meta suite's user."""
-    server = make_url(project_env()["TEST_DATABASE_URL"])
-    host = str(server.query.get("host") or server.host or "127.0.0.1")
-    port_of_server = server.query.get("port") or server.port or 5432
-    target = f"host={host} port={port_of_server} user={server.username or 'postgres'}"
-    if server.password:
-        target += f" password={server.password}"
-    config = folder / "pgbouncer.ini"
-    config.write_text(
-        f"""\
-[databases]
-* = {target}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = any
-pool_mode = transaction
-default_pool_size = {PGBOUNCER_POOL_SIZE}
-max_client_conn = 200
-"""
-    )
-    return config, Path(host).owner() if host.startswith("/") else unprivileged_user()
-
-
-@pytest.fixture
-def pgbouncer(tmp_path: Path) -> Iterator[int]:
-    """A new PgBouncer (no statement of an earlier test on its connections); its port."""
-    program = pgbouncer_program()
-    port = free_port()
-    config, user = pgbouncer_config(tmp_path, port)
-    command = [program, str(config)]
-    if os.geteuid() == 0:
-        command[1:1] = ["-u", user]
-    log = tmp_path / "pgbouncer.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=output)
-    try:
-        deadline = time.monotonic() + 30
-        while "process up" not in log.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pgbouncer did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def mixed_load(base: str) -> Counter[int]:

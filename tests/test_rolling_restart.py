@@ -2,9 +2,13 @@
 manifests run one (tools/rolling.py): three uvicorn replicas, on a database migrated once by
 the migration Job's command, behind a proxy that plays the Service, restarted one by one (out
 of rotation, the preStop sleep, SIGTERM, exit, a new process, ready, back in rotation) under a
-bounded load: every request is answered, 200, and every replica stopped exits 0.
+bounded load: every request is answered, 200, and every replica stopped exits 0. The replicas
+connect to the database itself, or through PgBouncer in transaction mode with
+DATABASE_TRANSACTION_POOLER=true, as the manifests' production overlay runs them (the
+`pgbouncer` fixture, tests/conftest.py: skipped without pgbouncer, except where
+META_PGBOUNCER=required).
 
-bench/rolling_restart.py prints the same figures (requests, failures, p50, p99).
+bench/rolling_restart.py prints the same figures (requests, failures, 5xx, p50, p99).
 """
 
 import signal
@@ -15,7 +19,7 @@ import pytest
 import yaml
 
 from tools.projects import database_url, new_database, project_env, render, run, sync
-from tools.rolling import Load, rolling_restart, service_replicas
+from tools.rolling import Load, rolling_restart, service_env, service_replicas
 
 REPLICAS = 3
 # Shorter than the manifests' 5 s and 20 s: the loopback's connections end within a second.
@@ -42,13 +46,19 @@ def migration_command(project: Path) -> list[str]:
 
 
 def rehearse(
-    project: Path, database: str, folder: Path, out_of_rotation_first: bool
+    project: Path,
+    database: str,
+    folder: Path,
+    out_of_rotation_first: bool,
+    pgbouncer: int | None = None,
 ) -> tuple[Load, list[int]]:
-    """The migrations, three replicas, and a rolling restart under load: the load, and the exit
-    codes of the replicas stopped."""
-    env = project_env(DATABASE_URL=database_url(project_env(), database, "postgresql+asyncpg"))
+    """The migrations, three replicas (through the PgBouncer on port `pgbouncer`, if given),
+    and a rolling restart under load: the load, and the exit codes of the replicas stopped."""
+    # The Job migrates the database itself, never through PgBouncer (k8s/).
+    migrate = project_env(DATABASE_URL=database_url(project_env(), database, "postgresql+asyncpg"))
     command = migration_command(project)
-    run([str(project / ".venv" / "bin" / command[0]), *command[1:]], project, env=env)
+    run([str(project / ".venv" / "bin" / command[0]), *command[1:]], project, env=migrate)
+    env = service_env(database, pgbouncer)
 
     with (
         service_replicas(project, env, folder, GRACEFUL, REPLICAS) as (balancer, replicas),
@@ -61,10 +71,14 @@ def rehearse(
     return load, exits
 
 
+@pytest.mark.parametrize("through", ["direct", "pgbouncer"])
 def test_a_rolling_restart_under_load_loses_no_request(
-    project: Path, database: str, tmp_path: Path
+    project: Path, database: str, tmp_path: Path, request: pytest.FixtureRequest, through: str
 ) -> None:
-    load, exits = rehearse(project, database, tmp_path, out_of_rotation_first=True)
+    pgbouncer = request.getfixturevalue("pgbouncer") if through == "pgbouncer" else None
+    load, exits = rehearse(
+        project, database, tmp_path, out_of_rotation_first=True, pgbouncer=pgbouncer
+    )
 
     figures = load.figures()
     # Each stopped by its own SIGTERM, after its shutdown: uvicorn raises the signal again once

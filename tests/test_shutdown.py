@@ -1,6 +1,8 @@
 """Graceful shutdown: the server the Dockerfile starts, sent SIGTERM with a request in flight,
-stops accepting connections, answers that request, closes the database pool and exits within the
-grace period its command line gives it; compose waits longer than that before it kills."""
+stops accepting connections (so a readiness probe fails: not ready), answers that request,
+closes the database pool and exits within the grace period its command line gives it; compose
+waits longer than that before it kills. The steps before SIGTERM on Kubernetes (out of the
+Service, the preStop sleep) are tests/test_rolling_restart.py's."""
 
 import json
 import os
@@ -206,6 +208,9 @@ def test_sigterm_lets_the_request_in_flight_finish_and_closes_the_pool(
         signalled = time.monotonic()
 
         until(lambda: refuses_connections(port), "new connections are refused", timeout=30)
+        # Not ready from then on: a readiness probe finds no listener (the preStop sleep before
+        # SIGTERM has already taken the pod out of the Service).
+        assert not answers(f"{base}/ready"), server_log()
         assert not slow.done(), server_log()  # held until released: in flight still
         release.touch()
         answer = slow.result(timeout=60)

@@ -22,6 +22,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.projects import database_url, project_env
 from tools.serving import answers, free_port, serve_command
 
 # What the load asks: a route that reads the database, and the liveness route.
@@ -191,6 +192,18 @@ class Load:
             "p50 ms": 1000 * statistics.median(latencies),
             "p99 ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
         }
+
+
+def service_env(database: str, pgbouncer: int | None = None) -> dict[str, str]:
+    """The replicas' environment: `database` on the meta suite's server, or through the
+    PgBouncer on port `pgbouncer` (transaction mode, tools/pgbouncer.py) with the switch on, as
+    the manifests' PgBouncer component sets them."""
+    if pgbouncer is None:
+        return project_env(DATABASE_URL=database_url(project_env(), database, "postgresql+asyncpg"))
+    return project_env(
+        DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1:{pgbouncer}/{database}",
+        DATABASE_TRANSACTION_POOLER="true",
+    )
 
 
 @contextmanager

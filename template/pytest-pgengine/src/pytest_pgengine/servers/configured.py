@@ -20,7 +20,8 @@ class ConfiguredServer:
         return f"the server of TEST_DATABASE_URL ({self.url.render_as_string()})"
 
     def check_reachable(self) -> None:
-        """Raise ServerUnavailable unless the server accepts a connection within seconds."""
+        """Raise ServerUnavailable unless the server accepts a connection within seconds, and
+        is the server itself rather than a connection pooler in front of it."""
 
         async def connect() -> None:
             async with admin_connection(self.url):
