@@ -3,14 +3,15 @@ once, on the JWT service served by uvicorn with the production Argon2 costs, at 
 revision (before) and in the working tree (after), in interleaved rounds.
 
     TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench_test \\
-        uv run python -m bench.signups REV [--repeat 3] [--signups 20] [--logins 10]
+        uv run --group bench python -m bench.signups REV [--repeat 3] [--signups 20] [--logins 10]
 
 Each round starts the service, times `--logins` logins one after another with nothing else
 running (idle), then sends the sign-ups all at once and times as many logins again while they
-run (loaded). Before issue 33 a sign-up hashed before it answered, in the pool logins use;
-after, it answers 202 at once and its hash runs in a lane of its own (one thread), so "while
-they run" means while their hashes run, which the logins start right after. Prints each
-round's figures, then the medians of the rounds with their ranges.
+run (loaded), then times twice as many sign-ups' answers, for a taken and a free address in
+turns. Before issue 33 a sign-up hashed before it answered, in the pool logins use; after, it
+answers 202 at once and its hash runs in a lane of its own (one thread, a lower priority), so
+"while they run" means while their hashes run, which the logins start right after. Prints
+each round's figures, then the medians of the rounds with their ranges.
 """
 
 import argparse
@@ -94,7 +95,15 @@ async def main():
         loaded = [await login(client) for _ in range(LOGINS)]
         answers = sorted({(await signup).status_code for signup in signups})
         assert set(answers) <= {201, 202}, answers
-    print(json.dumps({"idle": idle, "loaded": loaded, "answers": answers}))
+        # A sign-up's answer for a taken address (the bench user's) and a free one, in turns.
+        answered = {"taken": [], "free": []}
+        for turn in range(LOGINS * 2):
+            kind = ["taken", "free"][turn % 2]
+            body = account() | ({"email": EMAIL} if kind == "taken" else {})
+            start = time.perf_counter()
+            await client.post("/api/v1/users", json=body)
+            answered[kind].append((time.perf_counter() - start) * 1000)
+    print(json.dumps({"idle": idle, "loaded": loaded, "answers": answers, **answered}))
 
 
 asyncio.run(main())
@@ -135,6 +144,8 @@ def round_figures(
         "loaded / idle (medians)": (
             statistics.median(figures["loaded"]) / statistics.median(figures["idle"])
         ),
+        "sign-up answer, taken, median": statistics.median(figures["taken"]),
+        "sign-up answer, free, median": statistics.median(figures["free"]),
     }
 
 
