@@ -26,6 +26,8 @@ from tools.serving import Client, free_port, serve_command, served
 
 DATABASE = "meta_security_dev"
 SECRET_KEY = secrets.token_urlsafe(48)
+ISSUER = "meta-security"
+ACCEPTED = {"detail": "If the address can be used, a message was sent to it."}
 MIB = 1024 * 1024
 # The placeholder .env.example shipped until the key had to be made: teams copied it.
 OLD_PLACEHOLDER = "replace-with-a-long-random-string"
@@ -47,7 +49,8 @@ def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def service_env(**overrides: str) -> dict[str, str]:
     url = database_url(project_env(), DATABASE, scheme="postgresql+asyncpg")
-    return project_env(DATABASE_URL=url, SECRET_KEY=SECRET_KEY, **overrides)
+    issued = {"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": ISSUER}
+    return project_env(DATABASE_URL=url, SECRET_KEY=SECRET_KEY, **issued, **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -57,23 +60,57 @@ def service(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield base
 
 
-def sign_up(service: str, name: str) -> tuple[dict[str, Any], Client]:
-    """A new user, and a client signed in as them."""
-    email = f"{name}.{secrets.token_hex(4)}@example.com"
-    password = secrets.token_urlsafe(16)
-    anonymous = Client(service)
-    created = anonymous.request(
-        "POST", "/api/v1/users", {"email": email, "full_name": name, "password": password}
-    )
-    assert created.status == 201, created.text
-    login = anonymous.request("POST", "/api/v1/auth/login", {"email": email, "password": password})
-    assert login.status == 200, login.text
-    return created.json(), Client(service, login.json()["access_token"])
+SignUp = Callable[..., tuple[dict[str, Any], Client]]
 
 
-def test_another_users_post_is_neither_changed_nor_deleted(service: str) -> None:
-    _, author = sign_up(service, "author")
-    _, other = sign_up(service, "other")
+def confirmation_token(project: Path, email: str) -> str:
+    """The token the service mailed to `email`, made again as the service makes it.
+
+    The service runs in another process, and its LoggingMailer sends nothing and logs no token
+    (a log line is no place for a credential): what the test shares with it is the key and the
+    database. The token names the account and its password version (a keyed digest of the
+    stored hash, security.password_version).
+    """
+    sql = f"SELECT id, hashed_password FROM users WHERE email = '{email}'"
+    # The account is made after the 202, once its password is hashed.
+    deadline = time.monotonic() + 30
+    while not (rows := query(project, sql, service_env(), database=DATABASE)):
+        assert time.monotonic() < deadline, f"no account was made for {email}"
+        time.sleep(0.1)
+    [[user_id, hashed_password]] = rows
+    key = SECRET_KEY.encode()
+    version = hmac.new(key, hashed_password.encode(), hashlib.sha256).hexdigest()[:32]
+    now = int(time.time())
+    claims = {"sub": str(user_id), "email": email, "ver": version, "iat": now, "exp": now + 300}
+    return signed_token(claims | {"iss": ISSUER, "aud": f"{ISSUER}/confirm"})
+
+
+@pytest.fixture(scope="module")
+def sign_up(project: Path, service: str) -> SignUp:
+    def sign_up(name: str, password: str | None = None) -> tuple[dict[str, Any], Client]:
+        """A new user (with `password`, or a random one), confirmed through
+        POST /api/v1/auth/confirm, and a client signed in as them."""
+        email = f"{name}.{secrets.token_hex(4)}@example.com"
+        password = password or secrets.token_urlsafe(16)
+        anonymous = Client(service)
+        account = {"email": email, "full_name": name, "password": password}
+        created = anonymous.request("POST", "/api/v1/users", account)
+        assert (created.status, created.json()) == (202, ACCEPTED), created.text
+        token = confirmation_token(project, email)
+        confirmed = anonymous.request("POST", "/api/v1/auth/confirm", {"token": token})
+        assert confirmed.status == 204, confirmed.text
+        credentials = {"email": email, "password": password}
+        login = anonymous.request("POST", "/api/v1/auth/login", credentials)
+        assert login.status == 200, login.text
+        client = Client(service, login.json()["access_token"])
+        return client.request("GET", "/api/v1/users/me").json(), client
+
+    return sign_up
+
+
+def test_another_users_post_is_neither_changed_nor_deleted(service: str, sign_up: SignUp) -> None:
+    _, author = sign_up("author")
+    _, other = sign_up("other")
     post = author.request("POST", "/api/v1/posts", {"title": "Mine", "body": "As written"}).json()
     path = f"/api/v1/posts/{post['id']}"
 
@@ -86,9 +123,9 @@ def test_another_users_post_is_neither_changed_nor_deleted(service: str) -> None
     assert Client(service).request("GET", path).json() == post
 
 
-def test_a_post_is_written_in_the_callers_name_only(service: str) -> None:
-    victim, _ = sign_up(service, "victim")
-    caller, client = sign_up(service, "caller")
+def test_a_post_is_written_in_the_callers_name_only(service: str, sign_up: SignUp) -> None:
+    victim, _ = sign_up("victim")
+    caller, client = sign_up("caller")
     body = {"author_id": victim["id"], "title": "Forged", "body": "In another's name"}
 
     forged = client.request("POST", "/api/v1/posts", body)
@@ -101,8 +138,8 @@ def test_a_post_is_written_in_the_callers_name_only(service: str) -> None:
     assert victims.json()["total"] == 0
 
 
-def test_an_anonymous_caller_sees_no_email(service: str) -> None:
-    user, client = sign_up(service, "private")
+def test_an_anonymous_caller_sees_no_email(service: str, sign_up: SignUp) -> None:
+    user, client = sign_up("private")
     post = client.request("POST", "/api/v1/posts", {"title": "Public", "body": "Text"}).json()
     anonymous = Client(service)
     ids = {"user_id": user["id"], "post_id": post["id"]}
@@ -122,7 +159,9 @@ def test_an_anonymous_caller_sees_no_email(service: str) -> None:
     assert leaks == {}
 
 
-def test_a_64_mib_body_is_refused_unread_and_the_service_keeps_answering(service: str) -> None:
+def test_a_64_mib_body_is_refused_unread_and_the_service_keeps_answering(
+    service: str, sign_up: SignUp
+) -> None:
     anonymous = Client(service)
     declared = anonymous.request("POST", "/api/v1/auth/login", raw=b"x" * (64 * MIB))
     streamed = anonymous.request(
@@ -133,13 +172,13 @@ def test_a_64_mib_body_is_refused_unread_and_the_service_keeps_answering(service
         assert refused.status == 413, refused.text
         assert refused.headers["content-type"] == "application/problem+json"
     assert anonymous.request("GET", "/health").status == 200
-    sign_up(service, "after")  # and writes still work
+    sign_up("after")  # and writes still work
 
 
 def test_answers_are_neither_sniffed_nor_stored_and_name_no_server(
-    project: Path, service: str
+    project: Path, service: str, sign_up: SignUp
 ) -> None:
-    _, client = sign_up(service, "headers")
+    _, client = sign_up("headers")
     answers = {
         "health": client.request("GET", "/health"),
         "own account": client.request("GET", "/api/v1/users/me"),
@@ -166,9 +205,9 @@ def signed_token(claims: dict[str, Any]) -> str:
     return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
-def test_a_token_without_issuer_and_audience_is_refused(service: str) -> None:
+def test_a_token_without_issuer_and_audience_is_refused(service: str, sign_up: SignUp) -> None:
     # Signed with the service's own key, as a token issued before iss and aud were required.
-    user, _ = sign_up(service, "legacy")
+    user, _ = sign_up("legacy")
     now = int(time.time())
     token = signed_token({"sub": str(user["id"]), "iat": now, "exp": now + 300})
 
@@ -177,14 +216,11 @@ def test_a_token_without_issuer_and_audience_is_refused(service: str) -> None:
     assert answer.status == 401, answer.text
 
 
-def test_a_password_change_needs_the_current_one_and_ends_older_tokens(service: str) -> None:
-    anonymous = Client(service)
-    account = {"email": f"changer.{secrets.token_hex(4)}@example.com", "full_name": "Changer"}
+def test_a_password_change_needs_the_current_one_and_ends_older_tokens(
+    service: str, sign_up: SignUp
+) -> None:
     password, new_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    anonymous.request("POST", "/api/v1/users", account | {"password": password})
-    credentials = {"email": account["email"], "password": password}
-    login = anonymous.request("POST", "/api/v1/auth/login", credentials)
-    old = Client(service, login.json()["access_token"])
+    _, old = sign_up("changer", password)
 
     wrong = old.request(
         "POST",
@@ -204,8 +240,10 @@ def test_a_password_change_needs_the_current_one_and_ends_older_tokens(service: 
     assert new.request("GET", "/api/v1/users/me").status == 200
 
 
-def test_an_email_change_and_a_deletion_need_the_current_password(service: str) -> None:
-    user, client = sign_up(service, "holder")
+def test_an_email_change_and_a_deletion_need_the_current_password(
+    service: str, sign_up: SignUp
+) -> None:
+    user, client = sign_up("holder")
     path = f"/api/v1/users/{user['id']}"
 
     moved = client.request("PATCH", path, {"email": f"thief.{secrets.token_hex(4)}@example.com"})
@@ -216,8 +254,8 @@ def test_an_email_change_and_a_deletion_need_the_current_password(service: str) 
     assert client.request("GET", "/api/v1/users/me").json()["email"].startswith("holder.")
 
 
-def test_an_unknown_field_of_an_update_is_refused(service: str) -> None:
-    user, client = sign_up(service, "unknown")
+def test_an_unknown_field_of_an_update_is_refused(service: str, sign_up: SignUp) -> None:
+    user, client = sign_up("unknown")
 
     answer = client.request("PATCH", f"/api/v1/users/{user['id']}", {"password": "new one!"})
 
@@ -262,3 +300,55 @@ def test_compose_publishes_on_the_loopback_interface_only(
     if MATRIX[variant].get("auth") == "jwt":  # and refuses to start without a key
         environment = compose["services"]["app"]["environment"]
         assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
+
+
+def new_account(email: str) -> dict[str, str]:
+    return {"email": email, "full_name": "Probe", "password": secrets.token_urlsafe(16)}
+
+
+def free_email() -> str:
+    return f"free.{secrets.token_hex(4)}@example.com"
+
+
+def test_taken_and_free_addresses_get_the_same_answers(service: str, sign_up: SignUp) -> None:
+    # Whoever calls learns nothing of who has an account: the owner of the address is mailed.
+    password = secrets.token_urlsafe(16)
+    owner, client = sign_up("owner", password)
+    anonymous = Client(service)
+    path = f"/api/v1/users/{owner['id']}"
+    other, _ = sign_up("other")
+
+    def answers(email: str) -> dict[str, tuple[int, str]]:
+        sent = {
+            "sign-up": anonymous.request("POST", "/api/v1/users", new_account(email)),
+            "import": client.request("POST", "/api/v1/users/import", [new_account(email)]),
+            "email change": client.request(
+                "PATCH", path, {"email": email, "current_password": password}
+            ),
+        }
+        return {name: (answer.status, answer.text) for name, answer in sent.items()}
+
+    taken = answers(other["email"])
+    free = answers(free_email())
+
+    assert taken == free
+    assert taken["sign-up"] == (202, json.dumps(ACCEPTED, separators=(",", ":")))
+    assert other["email"] not in str(taken)
+
+
+def test_a_full_hash_queue_answers_503_with_retry_after(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, sign_up: SignUp
+) -> None:
+    # A service of its own with room for one hash: an import of two is refused whole.
+    _, client = sign_up("importer")
+    log = tmp_path_factory.mktemp("security-queue-log") / "service.log"
+    with served(project, service_env(PASSWORD_HASH_QUEUE="1"), log) as base:
+        importer = Client(base, client.token)
+        refused = importer.request(
+            "POST", "/api/v1/users/import", [new_account(free_email()) for _ in range(2)]
+        )
+        accepted = importer.request("POST", "/api/v1/users/import", [new_account(free_email())])
+
+    assert refused.status == 503, refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert accepted.status == 202, accepted.text
