@@ -100,7 +100,8 @@ def build_engine(release: Release, workspace: Path, repo: Path = REPO_ROOT) -> l
         subprocess.run(
             ["uv", "build", "--quiet", "--out-dir", str(dist), str(checkout / ENGINE)], check=True
         )
-        return sorted(dist.iterdir())
+        # Only the packages: uv also leaves a .gitignore in the folder it builds into.
+        return sorted([*dist.glob("*.tar.gz"), *dist.glob("*.whl")])
     finally:
         git("worktree", "remove", "--force", str(checkout), repo=repo)
 
