@@ -12,35 +12,22 @@ a side: the working tree with PASSWORD_HASH_CONCURRENCY=N instead of its default
 
 import argparse
 import json
-import secrets
-import shutil
 import statistics
-import tempfile
 from pathlib import Path
 
-from bench.revisions import template_at
-from tools.projects import (
-    database_url,
-    project_env,
-    query,
-    render,
-    snapshot_template,
-    sync,
-    uv_run,
-)
+from bench.jwt_sides import EMAIL, PASSWORD, interleaved, jwt_sides, print_medians
+from tools.projects import uv_run
 from tools.serving import served
 
-SECRET_KEY = secrets.token_urlsafe(48)
-
-# Run by the project's interpreter (it has httpx): one user, then the logins all at once while
-# a probe asks for /health and for a page of users in turn, until the last login is answered.
+# Run by the project's interpreter (it has httpx): the logins all at once, as the user of
+# jwt_sides, while a probe asks for /health and for a page of users in turn, until the last
+# login is answered.
 LOAD = """
 import asyncio, json, sys, time
 import httpx
 
-BASE, LOGINS = sys.argv[1], int(sys.argv[2])
-USER = {"email": "bench@example.com", "full_name": "Bench", "password": "bench password"}
-LOGIN = {"email": USER["email"], "password": USER["password"]}
+BASE, LOGINS, EMAIL, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+LOGIN = {"email": EMAIL, "password": PASSWORD}
 
 
 async def timed(client, path):
@@ -53,7 +40,6 @@ async def timed(client, path):
 async def main():
     limits = httpx.Limits(max_connections=LOGINS + 2)
     async with httpx.AsyncClient(base_url=BASE, limits=limits, timeout=300) as client:
-        await client.post("/api/v1/users", json=USER)  # 201, or 409 from an earlier round
         idle = [await timed(client, "/health") for _ in range(20)]
         figures = {"idle": idle, "health": [], "read": []}
         started = time.perf_counter()
@@ -73,24 +59,10 @@ asyncio.run(main())
 """
 
 
-def prepare(template: Path, workdir: Path, name: str) -> tuple[Path, dict[str, str]]:
-    """The JWT render of `template`, installed, and the environment of its service, on a
-    migrated database of its own."""
-    project = sync(render(template, workdir / "my-service", auth="jwt"))
-    admin = project_env(database="bench_test")
-    database = f"bench_logins_{name}"
-    query(project, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin)
-    query(project, f"CREATE DATABASE {database}", admin)
-    url = database_url(admin, database, scheme="postgresql+asyncpg")
-    env = project_env(DATABASE_URL=url, SECRET_KEY=SECRET_KEY, LOG_LEVEL="WARNING")
-    uv_run(project, "alembic", "upgrade", "head", env=env)
-    return project, env
-
-
 def burst(project: Path, env: dict[str, str], logins: int) -> dict[str, float]:
     """One burst of `logins` on a freshly started service: the figures in milliseconds."""
     with served(project, env, project / "service.log") as base:
-        output = uv_run(project, "python", "-c", LOAD, base, str(logins), env=env)
+        output = uv_run(project, "python", "-c", LOAD, base, str(logins), EMAIL, PASSWORD, env=env)
     figures = json.loads(output.tail(1))
     health = sorted(figures["health"])
     return {
@@ -112,46 +84,15 @@ def main() -> None:
     parser.add_argument("--bound", type=int, help="also the working tree with this many hashes")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-logins-"))
-    templates = {
-        "before": template_at(args.revision, workdir / "old-template"),
-        "after": snapshot_template(Path(tempfile.mkdtemp(dir=workdir))),
-    }
-    sides = {}
-    for name, template in templates.items():
-        (workdir / name).mkdir()
-        sides[name] = prepare(template, workdir / name, name)
-    if args.bound:
-        project, env = sides["after"]
-        sides[f"after, {args.bound}"] = (
-            project,
-            env | {"PASSWORD_HASH_CONCURRENCY": str(args.bound)},
-        )
-
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
-    for round_number in range(args.repeat):
-        order = list(sides) if round_number % 2 == 0 else list(reversed(sides))
-        for name in order:
-            rounds[name].append(burst(*sides[name], args.logins))
-            figures = ", ".join(f"{key} {value:.0f}" for key, value in rounds[name][-1].items())
-            print(f"round {round_number + 1}, {name}: {figures}", flush=True)
-
-    print(f"\n{args.logins} logins at once, ms: median of {args.repeat} rounds [range]")
-    print(f"  before = {args.revision}, after = the working tree")
-    width = max(len(name) for name in sides)
-    for key in rounds["before"][0]:
-        cells = []
-        for name in sides:
-            values = [figures[key] for figures in rounds[name]]
-            cells.append(
-                f"{name:>{width}} {statistics.median(values):7.1f} "
-                f"[{min(values):.1f}-{max(values):.1f}]"
+    with jwt_sides(args.revision, "logins") as sides:
+        if args.bound:
+            project, env = sides["after"]
+            sides[f"after, {args.bound}"] = (
+                project,
+                env | {"PASSWORD_HASH_CONCURRENCY": str(args.bound)},
             )
-        print(f"  {key:>22}: " + "   ".join(cells))
-    for name in templates:
-        project, _ = sides[name]
-        query(project, f"DROP DATABASE IF EXISTS bench_logins_{name} WITH (FORCE)", project_env())
-    shutil.rmtree(workdir)
+        rounds = interleaved(sides, args.repeat, lambda side: burst(*side, args.logins))
+    print_medians(f"{args.logins} logins at once", args.revision, rounds)
 
 
 if __name__ == "__main__":

@@ -16,50 +16,12 @@ each round's figures, then the medians of the rounds with their ranges.
 
 import argparse
 import json
-import secrets
-import shutil
 import statistics
-import tempfile
 from pathlib import Path
 
-from bench.revisions import template_at
-from tools.projects import (
-    database_url,
-    project_env,
-    query,
-    render,
-    snapshot_template,
-    sync,
-    uv_run,
-)
+from bench.jwt_sides import EMAIL, PASSWORD, interleaved, jwt_sides, print_medians
+from tools.projects import uv_run
 from tools.serving import served
-
-SECRET_KEY = secrets.token_urlsafe(48)
-EMAIL, PASSWORD = "bench@example.com", "bench password"
-
-# Run by the project's interpreter: the user who logs in, with the service's production costs,
-# confirmed where the revision has confirmation (the bench reads no mail).
-ADD_USER = """
-import asyncio, sys
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from my_service.models import User
-from my_service.security import create_password_hash
-from my_service.settings import Settings
-
-async def main():
-    settings = Settings()
-    engine = create_async_engine(settings.database_url)
-    hashed = create_password_hash(settings).hash(sys.argv[2])
-    async with async_sessionmaker(engine)() as session:
-        user = User(email=sys.argv[1], full_name="Bench", hashed_password=hashed)
-        if hasattr(User, "confirmed"):
-            user.confirmed = True
-        session.add(user)
-        await session.commit()
-    await engine.dispose()
-
-asyncio.run(main())
-"""
 
 # One round, on a freshly started service: idle logins, then the sign-ups at once and as many
 # logins while they run. Prints the figures in milliseconds.
@@ -110,21 +72,6 @@ asyncio.run(main())
 """
 
 
-def prepare(template: Path, workdir: Path, name: str) -> tuple[Path, dict[str, str]]:
-    """The JWT render of `template`, installed, and the environment of its service, on a
-    migrated database of its own with the user who logs in."""
-    project = sync(render(template, workdir / "my-service", auth="jwt"))
-    admin = project_env(database="bench_test")
-    database = f"bench_signups_{name}"
-    query(project, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin)
-    query(project, f"CREATE DATABASE {database}", admin)
-    url = database_url(admin, database, scheme="postgresql+asyncpg")
-    env = project_env(DATABASE_URL=url, SECRET_KEY=SECRET_KEY, LOG_LEVEL="WARNING")
-    uv_run(project, "alembic", "upgrade", "head", env=env)
-    uv_run(project, "python", "-c", ADD_USER, EMAIL, PASSWORD, env=env)
-    return project, env
-
-
 def round_figures(
     project: Path, env: dict[str, str], signups: int, logins: int
 ) -> dict[str, float]:
@@ -157,41 +104,11 @@ def main() -> None:
     parser.add_argument("--logins", type=int, default=10, help="logins timed, idle and loaded")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-signups-"))
-    templates = {
-        "before": template_at(args.revision, workdir / "old-template"),
-        "after": snapshot_template(Path(tempfile.mkdtemp(dir=workdir))),
-    }
-    sides = {}
-    for name, template in templates.items():
-        (workdir / name).mkdir()
-        sides[name] = prepare(template, workdir / name, name)
-
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
-    for round_number in range(args.repeat):
-        order = list(sides) if round_number % 2 == 0 else list(reversed(sides))
-        for name in order:
-            project, env = sides[name]
-            rounds[name].append(round_figures(project, env, args.signups, args.logins))
-            figures = ", ".join(f"{key} {value:.1f}" for key, value in rounds[name][-1].items())
-            print(f"round {round_number + 1}, {name}: {figures}", flush=True)
-
-    print(
-        f"\nA login while {args.signups} sign-ups run, ms: median of {args.repeat} rounds [range]"
-    )
-    print(f"  before = {args.revision}, after = the working tree")
-    for key in rounds["before"][0]:
-        cells = []
-        for name in sides:
-            values = [figures[key] for figures in rounds[name]]
-            cells.append(
-                f"{name} {statistics.median(values):7.1f} [{min(values):.1f}-{max(values):.1f}]"
-            )
-        print(f"  {key:>24}: " + "   ".join(cells))
-    for name in templates:
-        project, _ = sides[name]
-        query(project, f"DROP DATABASE IF EXISTS bench_signups_{name} WITH (FORCE)", project_env())
-    shutil.rmtree(workdir)
+    with jwt_sides(args.revision, "signups") as sides:
+        rounds = interleaved(
+            sides, args.repeat, lambda side: round_figures(*side, args.signups, args.logins)
+        )
+    print_medians(f"A login while {args.signups} sign-ups run", args.revision, rounds)
 
 
 if __name__ == "__main__":
