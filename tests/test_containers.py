@@ -8,6 +8,7 @@ the image is a stand-in built here (tools/postgres-image/build.sh), and Ryuk is 
 The refusal without an engine is tested in test_server_resolution.py.
 """
 
+import functools
 import os
 import signal
 import subprocess
@@ -45,6 +46,10 @@ async def test_wait(db_session: AsyncSession) -> None:
         await asyncio.sleep(0.1)
     assert await db_session.scalar(text("SELECT 1")) == 1
 """
+
+
+def started_or_ended(signal_file: Path, process: subprocess.Popen[str]) -> bool:
+    return signal_file.exists() or process.poll() is not None
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +117,10 @@ def test_the_next_run_removes_the_container_of_a_killed_run_and_spares_a_live_on
         for name, folder in signals.items()
     }
     try:
-        for folder in signals.values():
-            wait_for((folder / "started").exists, 180)
+        for name, folder in signals.items():
+            run_started = functools.partial(started_or_ended, folder / "started", runs[name])
+            wait_for(run_started, 180)
+            assert (folder / "started").exists(), f"{name}: {runs[name].communicate()[0]}"
         os.killpg(runs["killed"].pid, signal.SIGKILL)
         runs["killed"].communicate()
         left_by_the_kill = labelled_containers() - before
@@ -127,7 +134,8 @@ def test_the_next_run_removes_the_container_of_a_killed_run_and_spares_a_live_on
         for process in runs.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
-                process.communicate()
+            if process.stdout and not process.stdout.closed:
+                process.communicate()  # a pipe left open outlives the test, as a warning
         test_file.unlink()
 
     assert len(left_by_the_kill) == 2, "the killed run's container and the live run's"
