@@ -9,7 +9,6 @@ as another user.
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from tools.machine import unprivileged_user
 from tools.projects import project_env
-from tools.serving import free_port
+from tools.serving import free_port, wait_until_up
 
 # Server connections per database and user: fewer than a service's 2 workers x 5 pooled
 # connections, so that the transactions of one client connection move between them.
@@ -74,11 +73,7 @@ def running_pgbouncer(program: str, folder: Path, pool_size: int = POOL_SIZE) ->
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=output)
     try:
-        deadline = time.monotonic() + 30
-        while "process up" not in log.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pgbouncer did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_up(process, lambda: "process up" in log.read_text(), log, 30, "pgbouncer")
         yield port
     finally:
         process.terminate()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.projects import database_url, project_env
-from tools.serving import answers, free_port, serve_command
+from tools.serving import answers, free_port, serve_command, wait_until_up
 
 # What the load asks: a route that reads the database, and the liveness route.
 PATHS = ["/api/v1/users?limit=5", "/health"]
@@ -110,11 +110,15 @@ class Replica:
             self.process = subprocess.Popen(
                 command, cwd=self.project, env=self.env, stdout=output, stderr=output
             )
-        deadline = time.monotonic() + timeout
-        while not answers(f"http://127.0.0.1:{self.port}/ready"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"a replica did not get ready:\n{self.log.read_text()}")
-            time.sleep(0.1)
+        ready = f"http://127.0.0.1:{self.port}/ready"
+        wait_until_up(
+            self.process,
+            lambda: answers(ready),
+            self.log,
+            timeout,
+            "a replica",
+            "did not get ready",
+        )
 
     def stop(self) -> int:
         """SIGTERM, as the kubelet sends it after preStop; its exit code: -SIGTERM once uvicorn

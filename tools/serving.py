@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,22 @@ def answers(url: str) -> bool:
         return False
 
 
+def wait_until_up(
+    process: subprocess.Popen[Any],
+    up: Callable[[], bool],
+    log: Path,
+    timeout: float,
+    what: str,
+    failure: str = "did not start",
+) -> None:
+    """Return once `up()`; fail, showing `log`, if `process` ends or `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while not up():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{what} {failure}:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
 @contextmanager
 def served(
     project: Path,
@@ -62,11 +78,7 @@ def served(
             stderr=output,
         )
     try:
-        deadline = time.monotonic() + timeout
-        while not answers(f"{base}/health"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the service did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_up(process, lambda: answers(f"{base}/health"), log, timeout, "the service")
         yield base
     finally:
         process.terminate()
